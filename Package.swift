@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "notionauth",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "notionauth", targets: ["notionauth"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // Debian's libsodium-dev; the module map is in Sources/CSodium.
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        // Turns providers/*.json into Swift source at build time, so the binary needs no source tree.
+        .executableTarget(name: "embed-providers", path: "Sources/embed-providers"),
+        .plugin(
+            name: "EmbedProviders",
+            capability: .buildTool(),
+            dependencies: ["embed-providers"]
+        ),
+        .target(
+            name: "NotionAuthKit",
+            dependencies: [
+                "CSodium",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            plugins: ["EmbedProviders"]
+        ),
+        .executableTarget(name: "notionauth", dependencies: ["NotionAuthKit"]),
+        .testTarget(
+            name: "NotionAuthTests",
+            dependencies: [
+                "NotionAuthKit",
+                "notionauth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+    ]
+)

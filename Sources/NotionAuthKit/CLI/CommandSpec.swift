@@ -1,0 +1,181 @@
+/// What a command accepts, used both to parse its arguments and to print its help, so the
+/// two cannot disagree.
+public struct CommandSpec: Sendable {
+    public struct Option: Sendable {
+        public var name: String
+        public var short: Character?
+        /// Set for options that take a value (`--connection NAME`), nil for flags.
+        public var valueName: String?
+        public var help: String
+
+        public init(_ name: String, short: Character? = nil, value: String? = nil, _ help: String) {
+            self.name = name
+            self.short = short
+            self.valueName = value
+            self.help = help
+        }
+    }
+
+    public var name: String
+    public var synopsis: String
+    public var summary: String
+    public var options: [Option]
+    public var minPositionals: Int
+    public var maxPositionals: Int
+    /// Extra paragraphs for `--help`: examples, notes.
+    public var details: String
+
+    /// Options every command accepts.
+    public static let globalOptions: [Option] = [
+        Option("vault", value: "PATH", "use the vault at PATH (default: $NOTIONAUTH_VAULT, else <config>/vault)"),
+        Option("json", "machine-readable output on stdout"),
+        Option("quiet", short: "q", "print nothing but what was asked for and errors"),
+        Option("no-color", "never colour the output"),
+        Option("help", short: "h", "show this help"),
+    ]
+
+    static let connection = Option("connection", short: "c", value: "NAME", "the connection to use (default: default)")
+
+    public static let all: [CommandSpec] = [
+        CommandSpec(
+            name: "login", synopsis: "login PROVIDER [--connection NAME] [--with-token [--no-verify]] [--force]",
+            summary: "log in to a provider and store the credential in the vault",
+            options: [
+                connection,
+                Option("with-token", "read a token from standard input (or a no-echo prompt) instead of a browser login"),
+                Option("no-verify", "with --with-token: store the token without checking it with the provider"),
+                Option("force", "replace a connection that is already logged in"),
+            ],
+            minPositionals: 1, maxPositionals: 1,
+            details: """
+            Examples:
+              echo "$NOTION_TOKEN" | notionauth login notion --with-token
+              notionauth login notion --with-token --connection work
+            """),
+        CommandSpec(
+            name: "get", synopsis: "get PROVIDER [--connection NAME] [--field FIELD] [--show-secrets]",
+            summary: "show a connection, or print one field of it",
+            options: [
+                connection,
+                Option("field", short: "f", value: "FIELD", "print this field alone (access_token prints the raw token)"),
+                Option("show-secrets", "show refresh tokens and client secrets instead of masking them"),
+            ],
+            minPositionals: 1, maxPositionals: 1,
+            details: """
+            Fields: \(ConnectionView.fieldNames.joined(separator: ", ")).
+            Status is one of not_connected, connected, expired, revoked, invalid.
+
+            Examples:
+              curl -H "Authorization: Bearer $(notionauth get notion --field access_token)" …
+              notionauth get notion --field status
+            """),
+        CommandSpec(
+            name: "export", synopsis: "export [PROVIDER] [--connection NAME] [--format env|dotenv|json]",
+            summary: "print access tokens as environment variables",
+            options: [
+                connection,
+                Option("format", value: "FORMAT", "env (default: export lines for eval), dotenv, or json"),
+            ],
+            minPositionals: 0, maxPositionals: 1,
+            details: """
+            Without PROVIDER: the connection of every provider that has one (--connection, else default).
+            Refresh tokens and client secrets are never exported.
+
+            Examples:
+              eval "$(notionauth export notion)"
+              notionauth export notion --format dotenv > notion.env && docker run --env-file notion.env …
+            """),
+        CommandSpec(
+            name: "inspect", synopsis: "inspect PROVIDER",
+            summary: "print the effective provider definition as JSON",
+            options: [],
+            minPositionals: 1, maxPositionals: 1,
+            details: """
+            The output is a valid definition: save it as <config>/providers/PROVIDER.json to override one.
+
+            Example:
+              notionauth inspect notion > ~/.config/notionauth/providers/notion.json
+            """),
+        CommandSpec(
+            name: "list", synopsis: "list",
+            summary: "list providers and their connections",
+            options: [],
+            minPositionals: 0, maxPositionals: 0,
+            details: ""),
+        CommandSpec(
+            name: "vault", synopsis: "vault [status|verify|passphrase|keyfile]",
+            summary: "show or change how the vault is protected",
+            options: [],
+            minPositionals: 0, maxPositionals: 1,
+            details: """
+            status      format version, key source, KDF parameters, connection count (the default)
+            verify      decrypt every record, proving the whole file intact
+            passphrase  protect the vault with a passphrase (Argon2id) instead of the key file
+            keyfile     protect the vault with a random key file again
+            The passphrase comes from NOTIONAUTH_PASSPHRASE, the file descriptor in
+            NOTIONAUTH_PASSPHRASE_FD, or a no-echo prompt on a terminal.
+            """),
+        CommandSpec(
+            name: "help", synopsis: "help [COMMAND]",
+            summary: "show help for notionauth or one command",
+            options: [],
+            minPositionals: 0, maxPositionals: 1,
+            details: ""),
+        CommandSpec(
+            name: "version", synopsis: "version",
+            summary: "print the version",
+            options: [],
+            minPositionals: 0, maxPositionals: 0,
+            details: ""),
+    ]
+
+    public static func named(_ name: String) -> CommandSpec? {
+        all.first { $0.name == name }
+    }
+
+    /// The text of `notionauth COMMAND --help`.
+    public var helpText: String {
+        var text = "usage: notionauth \(synopsis)\n\n\(summary)\n"
+        if !options.isEmpty {
+            text += "\nOptions:\n" + Self.format(options)
+        }
+        text += "\nGlobal options:\n" + Self.format(Self.globalOptions)
+        if !details.isEmpty { text += "\n\(details)\n" }
+        return text
+    }
+
+    static func format(_ options: [Option]) -> String {
+        let rows = options.map { option -> (String, String) in
+            var left = option.short.map { "-\($0), " } ?? "    "
+            left += "--\(option.name)"
+            if let value = option.valueName { left += " \(value)" }
+            return (left, option.help)
+        }
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { "  \($0.0.padding(to: width))  \($0.1)\n" }.joined()
+    }
+
+    /// The text of `notionauth --help`.
+    public static var mainHelp: String {
+        let width = all.map(\.name.count).max() ?? 0
+        let commands = all.map { "  \($0.name.padding(to: width))  \($0.summary)\n" }.joined()
+        return """
+        notionauth: Notion credentials for terminals, shells, CI and agents
+
+        usage: notionauth COMMAND [options]
+
+        Commands:
+        \(commands)
+        Global options:
+        \(format(globalOptions))
+        Run `notionauth COMMAND --help` for a command's options, `man notionauth` for everything.
+
+        """
+    }
+}
+
+extension String {
+    func padding(to width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

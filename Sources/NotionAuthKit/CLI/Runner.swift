@@ -1,0 +1,48 @@
+/// Parses, runs one command and turns any error into its message and exit status.
+public enum Runner {
+    public static func run(_ arguments: [String], context: Context) async -> Int32 {
+        var global = GlobalOptions()
+        do {
+            let invocation = try ArgumentParser.parse(arguments)
+            global = invocation.global
+            let session = Session(context: context, global: invocation.global)
+            return try await dispatch(invocation.command, session: session).rawValue
+        } catch {
+            report(error, context: context, global: global, arguments: arguments)
+            return error.exitStatus.rawValue
+        }
+    }
+
+    static func dispatch(_ command: Command, session: Session) async throws(NotionauthError) -> ExitStatus {
+        switch command {
+        case let .help(topic):
+            session.output(topic.flatMap(CommandSpec.named)?.helpText ?? CommandSpec.mainHelp)
+            return .success
+        case .version:
+            session.output("notionauth \(Version.current)\n")
+            return .success
+        case let .login(options): return try await LoginCommand.run(options, session: session)
+        case let .get(options): return try await GetCommand.run(options, session: session)
+        case let .export(options): return try await ExportCommand.run(options, session: session)
+        case let .inspect(provider): return try await InspectCommand.run(provider: provider, session: session)
+        case .list: return try await ListCommand.run(session: session)
+        case let .vault(action): return try await VaultCommand.run(action, session: session)
+        }
+    }
+
+    /// `error: …` on stderr, or `{"error":{…}}` there under --json.
+    static func report(_ error: NotionauthError, context: Context, global: GlobalOptions, arguments: [String]) {
+        // --json may not have been parsed if parsing itself failed.
+        if global.json || arguments.contains("--json") {
+            let object: JSONValue = .object(["error": .object([
+                "code": .string(error.code),
+                "exit_status": .int(Int64(error.exitStatus.rawValue)),
+                "message": .string(error.description),
+            ]), "version": .int(1)])
+            context.stderr.write(object.encoded() + "\n")
+        } else {
+            let style = Style(enabled: context.stderrIsTerminal && !global.noColor && (context.environment["NO_COLOR"] ?? "").isEmpty)
+            context.stderr.write("\(style.red("error:")) \(error.description)\n")
+        }
+    }
+}

@@ -1,0 +1,81 @@
+/// `notionauth export [PROVIDER] [--connection NAME] [--format env|dotenv|json]`
+///
+/// Prints access tokens under the provider's variable names. Refresh tokens and client
+/// secrets are never exported: a program needs the access token only.
+enum ExportCommand {
+    static func run(_ options: ExportOptions, session: Session) async throws(NotionauthError) -> ExitStatus {
+        let vault = try session.vault.open()
+        var variables: [(String, String)] = []
+        if let name = options.provider {
+            let provider = try session.provider(name).definition
+            guard let connection = try vault.connection(provider: provider.name, name: options.connection) else {
+                throw .notLoggedIn(provider: provider.name, connection: options.connection)
+            }
+            let status = connection.effectiveStatus(now: session.now)
+            guard status == .connected else {
+                throw .credentialUnusable(provider: provider.name, connection: connection.name, status: status.rawValue)
+            }
+            variables += provider.exportAccessToken.map { ($0, connection.accessToken) }
+        } else {
+            // Record names say which providers have this connection without decrypting the others.
+            let suffix = "/" + options.connection
+            let providers = vault.recordNames
+                .filter { $0.hasPrefix("connection/") && $0.hasSuffix(suffix) }
+                .map { String($0.dropFirst("connection/".count).dropLast(suffix.count)) }
+            for name in providers {
+                let provider = try session.provider(name).definition
+                guard let connection = try vault.connection(provider: name, name: options.connection) else { continue }
+                let status = connection.effectiveStatus(now: session.now)
+                guard status == .connected else {
+                    session.warn("skipping \(name) (connection '\(connection.name)' is \(status.rawValue))")
+                    continue
+                }
+                variables += provider.exportAccessToken.map { ($0, connection.accessToken) }
+            }
+        }
+        session.output(try ExportFormatter.format(variables, as: options.format))
+        return .success
+    }
+}
+
+/// Renders variables so each format's consumer reads back exactly the bytes we hold.
+public enum ExportFormatter {
+    public static func format(_ variables: [(String, String)], as format: ExportFormat) throws(NotionauthError) -> String {
+        for (name, value) in variables where value.utf8.contains(0) {
+            throw .unrepresentable("the value of \(name) contains a NUL byte, which no environment can hold")
+        }
+        switch format {
+        case .env:
+            return variables.map { "export \($0.0)=\(posixQuote($0.1))\n" }.joined()
+        case .dotenv:
+            return try variables.map { (variable) throws(NotionauthError) -> String in
+                try dotenvLine(variable.0, variable.1)
+            }.joined()
+        case .json:
+            var object: [String: JSONValue] = [:]
+            for (name, value) in variables { object[name] = .string(value) }
+            return JSONValue.object(object).encoded() + "\n"
+        }
+    }
+
+    /// Single quotes keep every byte literal in sh, bash, dash and zsh; a single quote
+    /// itself is written as `'\''` (close, escaped quote, reopen).
+    public static func posixQuote(_ value: String) -> String {
+        "'" + value.replacingAll("'", with: "'\\''") + "'"
+    }
+
+    /// Docker's `--env-file` takes everything after `=` literally, to the end of the line,
+    /// and has no escapes: a value with a line break cannot be written at all.
+    static func dotenvLine(_ name: String, _ value: String) throws(NotionauthError) -> String {
+        if value.utf8.contains(10) || value.utf8.contains(13) {
+            throw .unrepresentable("the value of \(name) contains a line break, which the dotenv format cannot carry; use --format env or json")
+        }
+        return "\(name)=\(value)\n"
+    }
+}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

@@ -1,0 +1,57 @@
+/// `notionauth get PROVIDER [--connection NAME] [--field F] [--show-secrets]`
+enum GetCommand {
+    static func run(_ options: GetOptions, session: Session) async throws(NotionauthError) -> ExitStatus {
+        let provider = try session.provider(options.provider).definition
+        if let field = options.field {
+            guard ConnectionView.fieldNames.contains(field) else {
+                throw .fieldNotFound(field, available: ConnectionView.fieldNames)
+            }
+            if ConnectionView.secretFields.contains(field) && !options.showSecrets {
+                throw .usage("\(field) is a secret; add --show-secrets to print it", command: "get")
+            }
+        }
+        let vault = try session.vault.open()
+        guard let connection = try vault.connection(provider: provider.name, name: options.connection) else {
+            if options.field == "status" {
+                session.output(session.global.json ? jsonObject(["status": .string("not_connected")]) : "not_connected\n")
+                return .success
+            }
+            throw .notLoggedIn(provider: provider.name, connection: options.connection)
+        }
+        let view = ConnectionView(connection: connection, now: session.now)
+
+        if let field = options.field {
+            if field == "access_token" {
+                let status = connection.effectiveStatus(now: session.now)
+                guard status == .connected else {
+                    throw .credentialUnusable(provider: provider.name, connection: connection.name, status: status.rawValue)
+                }
+            }
+            guard let value = view.value(field), value != .null else {
+                throw .fieldNotFound(field, available: view.fields(showSecrets: false).map(\.0))
+            }
+            if session.global.json {
+                session.output(jsonObject([field: value]))
+            } else {
+                session.output((value.stringValue ?? value.encoded()) + "\n")
+            }
+            return .success
+        }
+
+        let fields = view.fields(showSecrets: options.showSecrets)
+        if session.global.json {
+            session.output(jsonObject(["connection": .object(Dictionary(uniqueKeysWithValues: fields))]))
+        } else {
+            let width = fields.map(\.0.count).max() ?? 0
+            session.output(fields.map { "\($0.0.padding(to: width))  \($0.1.stringValue ?? $0.1.encoded())\n" }.joined())
+        }
+        return .success
+    }
+}
+
+/// A top-level JSON object with a `version` field, so fields can be added later.
+func jsonObject(_ fields: [String: JSONValue]) -> String {
+    var object = fields
+    object["version"] = .int(1)
+    return JSONValue.object(object).encoded(pretty: false) + "\n"
+}

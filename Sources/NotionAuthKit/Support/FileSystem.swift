@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// POSIX file access. The read path of `get` and `export` goes through here rather than
+/// Foundation, whose first use costs more than the rest of those commands together.
+public enum FileSystem {
+    public struct Contents {
+        public var bytes: [UInt8]
+        /// Permission bits (`st_mode & 0o7777`) and owner of the file that was read.
+        public var mode: UInt32
+        public var owner: UInt32
+    }
+
+    /// The whole file, or nil when it does not exist.
+    public static func readFile(_ path: String) throws(NotionauthError) -> Contents? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw .io(path: path, reason: lastError())
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .io(path: path, reason: lastError()) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .io(path: path, reason: "not a regular file") }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var filled = 0
+        while true {
+            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: 4096)) }
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, reason: lastError())
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        bytes.removeLast(bytes.count - filled)
+        return Contents(bytes: bytes, mode: UInt32(info.st_mode) & 0o7777, owner: UInt32(info.st_uid))
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// Creates `path` and its missing parents with `mode` (0700 for notionauth's directories).
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws(NotionauthError) {
+        if path.isEmpty || exists(path) { return }
+        let parent = directoryName(path)
+        if parent != path { try makeDirectory(parent, mode: mode) }
+        if mkdir(path, mode) != 0 && errno != EEXIST {
+            throw .io(path: path, reason: lastError())
+        }
+    }
+
+    public static func directoryName(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    public static func baseName(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// Replaces `path` with `bytes` so that a crash at any moment leaves either the old or the
+    /// new file: a fresh 0600 temp file in the same directory, fsync, rename, fsync the directory.
+    public static func writeAtomically(_ path: String, bytes: [UInt8], mode: mode_t = 0o600) throws(NotionauthError) {
+        let directory = directoryName(path)
+        var template = Array("\(directory)/.\(baseName(path)).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw .io(path: path, reason: "cannot create a temporary file: \(lastError())") }
+        let tempPath = String(cString: template)
+        var renamed = false
+        defer {
+            if !renamed { unlink(tempPath) }
+        }
+        do {
+            defer { close(fd) }
+            guard fchmod(fd, mode) == 0 else { throw NotionauthError.io(path: tempPath, reason: lastError()) }
+            try writeAll(fd, bytes, path: tempPath)
+            guard fsync(fd) == 0 else { throw NotionauthError.io(path: tempPath, reason: "fsync: \(lastError())") }
+        }
+        guard rename(tempPath, path) == 0 else { throw .io(path: path, reason: "rename: \(lastError())") }
+        renamed = true
+        syncDirectory(directory)
+    }
+
+    /// Creates a new file that must not exist yet (O_EXCL), with `mode`, and fsyncs it.
+    public static func createExclusive(_ path: String, bytes: [UInt8], mode: mode_t = 0o600) throws(NotionauthError) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if fd < 0 {
+            if errno == EEXIST { return false }
+            throw .io(path: path, reason: lastError())
+        }
+        defer { close(fd) }
+        try writeAll(fd, bytes, path: path)
+        guard fsync(fd) == 0 else { throw .io(path: path, reason: "fsync: \(lastError())") }
+        syncDirectory(directoryName(path))
+        return true
+    }
+
+    public static func remove(_ path: String) throws(NotionauthError) {
+        if unlink(path) != 0 && errno != ENOENT { throw .io(path: path, reason: lastError()) }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(NotionauthError) {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, reason: lastError())
+            }
+            written += n
+        }
+    }
+
+    private static func syncDirectory(_ directory: String) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    static func lastError() -> String {
+        String(cString: strerror(errno))
+    }
+}
+
+/// An exclusive advisory lock (flock) on a lock file that is never replaced, held for a
+/// whole read-modify-write so concurrent processes serialise instead of losing updates.
+public final class FileLock {
+    private let fd: Int32
+
+    public init(path: String) throws(NotionauthError) {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io(path: path, reason: "cannot open lock file: \(FileSystem.lastError())") }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            let reason = FileSystem.lastError()
+            close(fd)
+            throw .io(path: path, reason: "cannot lock: \(reason)")
+        }
+        self.fd = fd
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

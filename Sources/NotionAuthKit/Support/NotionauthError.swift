@@ -1,0 +1,105 @@
+/// Exit statuses, one table for the whole program (documented in notionauth(1)).
+public enum ExitStatus: Int32, Sendable {
+    case success = 0
+    case failure = 1
+    case usage = 2
+    case notFound = 3
+    case authenticationNeeded = 4
+    case vaultUnavailable = 5
+    case interrupted = 130
+}
+
+/// The one error type users see. Each message says what happened and what to do next.
+public enum NotionauthError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The command line is wrong; `command` names the command whose help explains it.
+    case usage(String, command: String?)
+    case providerNotFound(String, suggestion: String?)
+    case connectionNotFound(provider: String, connection: String)
+    case fieldNotFound(String, available: [String])
+    /// There is no credential for this connection at all.
+    case notLoggedIn(provider: String, connection: String)
+    /// The provider refused a credential or the login (invalid token, denied consent…).
+    case authenticationFailed(String)
+    /// The stored credential exists but can no longer be used.
+    case credentialUnusable(provider: String, connection: String, status: String)
+    /// The vault exists but cannot be opened: wrong key, tampered, corrupt, unsafe permissions.
+    case vault(path: String, reason: String)
+    /// A provider definition file is malformed: `jsonPath` points at the bad field.
+    case invalidProvider(file: String, jsonPath: String, message: String)
+    case network(String)
+    case io(path: String, reason: String)
+    /// A value that the requested output format cannot carry (dotenv has no newlines).
+    case unrepresentable(String)
+    case interrupted
+    case failure(String)
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .usage: .usage
+        case .providerNotFound, .connectionNotFound, .fieldNotFound: .notFound
+        case .notLoggedIn, .authenticationFailed, .credentialUnusable: .authenticationNeeded
+        case .vault: .vaultUnavailable
+        case .interrupted: .interrupted
+        case .invalidProvider, .network, .io, .unrepresentable, .failure: .failure
+        }
+    }
+
+    /// A stable machine-readable name, used by `--json` error output.
+    public var code: String {
+        switch self {
+        case .usage: "usage"
+        case .providerNotFound: "provider_not_found"
+        case .connectionNotFound: "connection_not_found"
+        case .fieldNotFound: "field_not_found"
+        case .notLoggedIn: "not_logged_in"
+        case .authenticationFailed: "authentication_failed"
+        case .credentialUnusable: "credential_unusable"
+        case .vault: "vault_unavailable"
+        case .invalidProvider: "invalid_provider"
+        case .network: "network"
+        case .io: "io"
+        case .unrepresentable: "unrepresentable"
+        case .interrupted: "interrupted"
+        case .failure: "failure"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .usage(message, command):
+            let help = command.map { "notionauth \($0) --help" } ?? "notionauth --help"
+            return "\(message) (see `\(help)`)"
+        case let .providerNotFound(name, suggestion):
+            let hint = suggestion.map { "did you mean '\($0)'? " } ?? ""
+            return "no provider '\(name)'; \(hint)run `notionauth list` to see the providers"
+        case let .connectionNotFound(provider, connection):
+            return "no connection '\(connection)' for \(provider); run `notionauth list` to see the connections"
+        case let .fieldNotFound(field, available):
+            return "no field '\(field)'; fields: \(available.joined(separator: ", "))"
+        case let .notLoggedIn(provider, connection):
+            return "not logged in to \(provider) (connection '\(connection)'); run `notionauth login \(provider)\(Self.connectionFlag(connection))`"
+        case let .authenticationFailed(message):
+            return message
+        case let .credentialUnusable(provider, connection, status):
+            return "the \(provider) credential of connection '\(connection)' is \(status); run `notionauth login \(provider)\(Self.connectionFlag(connection)) --force`"
+        case let .vault(path, reason):
+            return "cannot open the vault \(path): \(reason)"
+        case let .invalidProvider(file, jsonPath, message):
+            return "invalid provider definition \(file): \(jsonPath): \(message)"
+        case let .network(message):
+            return message
+        case let .io(path, reason):
+            return "\(path): \(reason)"
+        case let .unrepresentable(message):
+            return message
+        case .interrupted:
+            return "interrupted"
+        case let .failure(message):
+            return message
+        }
+    }
+
+    private static func connectionFlag(_ connection: String) -> String {
+        connection == "default" ? "" : " --connection \(connection)"
+    }
+}

@@ -1,0 +1,231 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where the key-encryption key comes from, resolved only when a vault needs it.
+public struct VaultKeys: Sendable {
+    /// NOTIONAUTH_VAULT_KEY: base64 of 32 bytes, for CI where the key is a secret.
+    public var environmentKey: String?
+    /// Asks for the passphrase (environment, file descriptor or terminal prompt).
+    public var passphrase: @Sendable (_ confirm: Bool) throws(NotionauthError) -> SecureBytes
+
+    public init(environmentKey: String?, passphrase: @escaping @Sendable (_ confirm: Bool) throws(NotionauthError) -> SecureBytes) {
+        self.environmentKey = environmentKey
+        self.passphrase = passphrase
+    }
+}
+
+/// The encrypted file that holds every connection and client credential.
+///
+/// Reads take no lock: writers replace the file by rename, so a reader always sees one whole
+/// version. Writers hold an exclusive lock on `<vault>.lock` across read-modify-write.
+public struct Vault: Sendable {
+    public let path: String
+    public let keys: VaultKeys
+
+    public init(path: String, keys: VaultKeys) {
+        self.path = path
+        self.keys = keys
+    }
+
+    public var keyPath: String { path + ".key" }
+    var lockPath: String { path + ".lock" }
+
+    /// The vault as it is now; an absent file is an empty vault, anything unreadable an error.
+    public func open() throws(NotionauthError) -> OpenVault {
+        guard let contents = try FileSystem.readFile(path) else { return OpenVault(path: path) }
+        return try open(bytes: contents.bytes)
+    }
+
+    func open(bytes: [UInt8]) throws(NotionauthError) -> OpenVault {
+        let sealed: VaultFormat.Sealed
+        do {
+            sealed = try VaultFormat.Sealed(bytes: bytes)
+        } catch {
+            throw .vault(path: path, reason: error.reason)
+        }
+        let keyEncryptionKey = try keyEncryptionKey(for: sealed.protection)
+        guard let dataKey = sealed.unwrapDataKey(with: keyEncryptionKey) else {
+            throw .vault(path: path, reason: wrongKeyReason(sealed.protection))
+        }
+        do {
+            let entries = try sealed.openIndex(dataKey: dataKey)
+            return OpenVault(path: path, sealed: sealed, entries: entries, dataKey: dataKey, keyEncryptionKey: keyEncryptionKey)
+        } catch {
+            throw .vault(path: path, reason: error.reason)
+        }
+    }
+
+    /// Runs `body` on the decrypted vault under the write lock and writes the result
+    /// atomically. Every record is decrypted first, so a damaged vault is never rewritten.
+    @discardableResult
+    public func update<T>(_ body: (inout VaultContents) throws(NotionauthError) -> T) throws(NotionauthError) -> T {
+        try FileSystem.makeDirectory(FileSystem.directoryName(path))
+        let lock = try FileLock(path: lockPath)
+        defer { withExtendedLifetime(lock) {} }
+
+        let current = try open()
+        var contents = try VaultContents(current)
+        let before = contents
+        let result = try body(&contents)
+        if contents.records == before.records && contents.rekey == nil && current.exists { return result }
+
+        var protection = current.protection ?? .key
+        var keyEncryptionKey = current.keyEncryptionKey
+        if let rekey = contents.rekey {
+            protection = rekey.protection
+            keyEncryptionKey = rekey.keyEncryptionKey
+        }
+        if keyEncryptionKey == nil {
+            keyEncryptionKey = try keyForNewVault()
+        }
+        let dataKey = current.dataKey ?? SecureBytes.random(count: Sodium.keyBytes)
+        let file = VaultFormat.seal(
+            records: contents.records.map { ($0.key, $0.value) },
+            protection: protection,
+            keyEncryptionKey: keyEncryptionKey!,
+            dataKey: dataKey)
+        try FileSystem.writeAtomically(path, bytes: file)
+        if contents.rekey != nil, case .passphrase = protection {
+            // The key file no longer opens anything; leaving it would only leak a stale key.
+            try FileSystem.remove(keyPath)
+        }
+        return result
+    }
+
+    /// Writes a fresh random key file (0600) for a new key-protected vault, and returns the key.
+    public func createKeyFile() throws(NotionauthError) -> SecureBytes {
+        let key = SecureBytes.random(count: Sodium.keyBytes)
+        let text = key.withUnsafeBytes { Sodium.base64Encode($0) } + "\n"
+        try FileSystem.makeDirectory(FileSystem.directoryName(path))
+        if try FileSystem.createExclusive(keyPath, bytes: Array(text.utf8)) { return key }
+        return try readKeyFile()
+    }
+
+    private func keyForNewVault() throws(NotionauthError) -> SecureBytes {
+        if let environmentKey = keys.environmentKey { return try decodeEnvironmentKey(environmentKey) }
+        if FileSystem.exists(keyPath) { return try readKeyFile() }
+        return try createKeyFile()
+    }
+
+    func keyEncryptionKey(for protection: VaultFormat.Protection) throws(NotionauthError) -> SecureBytes {
+        switch protection {
+        case .key:
+            if let environmentKey = keys.environmentKey { return try decodeEnvironmentKey(environmentKey) }
+            return try readKeyFile()
+        case let .passphrase(kdf):
+            let passphrase = try keys.passphrase(false)
+            guard let key = Sodium.deriveKey(passphrase: passphrase, salt: kdf.salt, opsLimit: UInt64(kdf.opsLimit), memLimit: kdf.memLimit) else {
+                throw .vault(path: path, reason: "the key derivation failed (out of memory?)")
+            }
+            return key
+        }
+    }
+
+    private func decodeEnvironmentKey(_ value: String) throws(NotionauthError) -> SecureBytes {
+        guard let key = Sodium.base64DecodeKey(Array(value.utf8), count: Sodium.keyBytes) else {
+            throw .vault(path: path, reason: "NOTIONAUTH_VAULT_KEY is not base64 of 32 bytes")
+        }
+        return key
+    }
+
+    func readKeyFile() throws(NotionauthError) -> SecureBytes {
+        guard let file = try FileSystem.readFile(keyPath) else {
+            throw .vault(path: path, reason: "its key file \(keyPath) is missing; restore it, or set NOTIONAUTH_VAULT_KEY")
+        }
+        var bytes = file.bytes
+        defer { for i in bytes.indices { bytes[i] = 0 } }
+        // Like ssh with a private key: a key others can read is not a secret any more.
+        guard file.mode & 0o077 == 0 else {
+            throw .vault(path: path, reason: "its key file \(keyPath) is accessible by others (mode \(octal(file.mode))); run `chmod 600 \(keyPath)`")
+        }
+        guard file.owner == geteuid() else {
+            throw .vault(path: path, reason: "its key file \(keyPath) belongs to another user")
+        }
+        guard let key = Sodium.base64DecodeKey(bytes, count: Sodium.keyBytes) else {
+            throw .vault(path: path, reason: "its key file \(keyPath) does not hold base64 of 32 bytes")
+        }
+        return key
+    }
+
+    private func wrongKeyReason(_ protection: VaultFormat.Protection) -> String {
+        switch protection {
+        case .key:
+            let source = keys.environmentKey != nil ? "NOTIONAUTH_VAULT_KEY" : "the key file \(keyPath)"
+            return "\(source) does not open it (wrong key, or the file was altered)"
+        case .passphrase:
+            return "the passphrase does not open it (wrong passphrase, or the file was altered)"
+        }
+    }
+}
+
+func octal(_ mode: UInt32) -> String {
+    var digits = ""
+    var value = mode
+    repeat {
+        digits = String(value % 8) + digits
+        value /= 8
+    } while value > 0
+    return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+}
+
+/// A decrypted view of the vault file: the index is open, records decrypt on demand.
+public final class OpenVault {
+    public let path: String
+    let sealed: VaultFormat.Sealed?
+    let entries: [VaultFormat.IndexEntry]
+    let dataKey: SecureBytes?
+    let keyEncryptionKey: SecureBytes?
+
+    init(path: String, sealed: VaultFormat.Sealed? = nil, entries: [VaultFormat.IndexEntry] = [], dataKey: SecureBytes? = nil, keyEncryptionKey: SecureBytes? = nil) {
+        self.path = path
+        self.sealed = sealed
+        self.entries = entries
+        self.dataKey = dataKey
+        self.keyEncryptionKey = keyEncryptionKey
+    }
+
+    /// Whether a vault file exists at all.
+    public var exists: Bool { sealed != nil }
+    public var protection: VaultFormat.Protection? { sealed?.protection }
+    public var recordNames: [String] { entries.map(\.name) }
+
+    /// One record's plaintext, or nil when there is no record of that name.
+    public func record(named name: String) throws(NotionauthError) -> [UInt8]? {
+        guard let entry = entries.first(where: { $0.name == name }) else { return nil }
+        return try open(entry)
+    }
+
+    private func open(_ entry: VaultFormat.IndexEntry) throws(NotionauthError) -> [UInt8] {
+        guard let sealed, let dataKey else { return [] }
+        do {
+            return try sealed.openRecord(entry, dataKey: dataKey)
+        } catch {
+            throw .vault(path: path, reason: error.reason)
+        }
+    }
+
+    /// Every record decrypted, which also proves the whole file intact.
+    public func allRecords() throws(NotionauthError) -> [String: [UInt8]] {
+        var records: [String: [UInt8]] = [:]
+        for entry in entries {
+            records[entry.name] = try open(entry)
+        }
+        return records
+    }
+}
+
+/// The vault's records in the clear, as an `update` sees and changes them.
+public struct VaultContents {
+    public var records: [String: [UInt8]]
+    public let protection: VaultFormat.Protection?
+    /// Set to re-encrypt under new protection (switching between key file and passphrase).
+    public var rekey: (protection: VaultFormat.Protection, keyEncryptionKey: SecureBytes)?
+
+    init(_ vault: OpenVault) throws(NotionauthError) {
+        records = try vault.allRecords()
+        protection = vault.protection
+    }
+}
