@@ -1,0 +1,99 @@
+import Testing
+@testable import NotionAuthKit
+
+@Suite struct ArgumentParserTests {
+    @Test func parsesCommandPositionalAndOptionWithSeparateValue() throws {
+        let invocation = try ArgumentParser.parse(["get", "notion", "--connection", "work", "--field", "status"])
+        var expected = GetOptions(provider: "notion")
+        expected.connection = "work"
+        expected.field = "status"
+        #expect(invocation.command == .get(expected))
+    }
+
+    @Test func acceptsEqualsFormAndShortOptions() throws {
+        let a = try ArgumentParser.parse(["get", "notion", "--connection=work"])
+        let b = try ArgumentParser.parse(["get", "-c", "work", "notion"])
+        let c = try ArgumentParser.parse(["get", "-cwork", "notion"])
+        #expect(a.command == b.command)
+        #expect(b.command == c.command)
+    }
+
+    @Test func globalOptionsWorkBeforeAndAfterTheCommand() throws {
+        let before = try ArgumentParser.parse(["--vault", "/tmp/v", "--json", "list"])
+        let after = try ArgumentParser.parse(["list", "--vault=/tmp/v", "--json"])
+        #expect(before == after)
+        #expect(before.global.vault == "/tmp/v")
+        #expect(before.global.json)
+    }
+
+    @Test func doubleDashEndsOptions() throws {
+        let invocation = try ArgumentParser.parse(["inspect", "--", "-weird"])
+        #expect(invocation.command == .inspect(provider: "-weird"))
+    }
+
+    @Test func unknownOptionSuggestsTheNearMiss() {
+        #expect(throws: NotionauthError.usage("unknown option '--conection'; did you mean --connection?", command: "get")) {
+            try ArgumentParser.parse(["get", "notion", "--conection", "work"])
+        }
+    }
+
+    @Test func unknownCommandSuggestsTheNearMiss() {
+        #expect(throws: NotionauthError.usage("unknown command 'exprot'; did you mean 'export'?", command: nil)) {
+            try ArgumentParser.parse(["exprot"])
+        }
+    }
+
+    @Test func missingValueIsAUsageError() {
+        #expect(throws: NotionauthError.usage("--connection needs a value (NAME)", command: "get")) {
+            try ArgumentParser.parse(["get", "notion", "--connection"])
+        }
+        #expect(throws: NotionauthError.usage("--field needs a value (FIELD)", command: "get")) {
+            try ArgumentParser.parse(["get", "notion", "--field", "--json"])
+        }
+    }
+
+    @Test func flagsRejectValues() {
+        #expect(throws: NotionauthError.usage("--force takes no value", command: "login")) {
+            try ArgumentParser.parse(["login", "notion", "--force=yes"])
+        }
+    }
+
+    @Test func missingAndExtraPositionalsAreUsageErrors() {
+        #expect(throws: NotionauthError.usage("get needs PROVIDER", command: "get")) {
+            try ArgumentParser.parse(["get"])
+        }
+        #expect(throws: NotionauthError.usage("unexpected argument 'extra'", command: "get")) {
+            try ArgumentParser.parse(["get", "notion", "extra"])
+        }
+    }
+
+    @Test func helpOnEveryCommand() throws {
+        for spec in CommandSpec.all {
+            #expect(try ArgumentParser.parse([spec.name, "--help"]).command == .help(topic: spec.name))
+            #expect(try ArgumentParser.parse([spec.name, "-h"]).command == .help(topic: spec.name))
+        }
+        #expect(try ArgumentParser.parse([]).command == .help(topic: nil))
+        #expect(try ArgumentParser.parse(["--version"]).command == .version)
+    }
+
+    @Test func invalidConnectionNamesAreRefused() {
+        for bad in ["../x", "a b", "", String(repeating: "x", count: 65), ".hidden"] {
+            #expect(throws: NotionauthError.self) { try ArgumentParser.parse(["get", "notion", "--connection", bad]) }
+        }
+    }
+
+    @Test func exportFormatIsValidated() throws {
+        #expect(throws: NotionauthError.usage("unknown format 'dotnev'; formats: env, dotenv, json; did you mean 'dotenv'?", command: "export")) {
+            try ArgumentParser.parse(["export", "--format", "dotnev"])
+        }
+        var expected = ExportOptions(provider: nil)
+        expected.format = .json
+        #expect(try ArgumentParser.parse(["export", "--format=json"]).command == .export(expected))
+    }
+
+    @Test func noVerifyRequiresWithToken() {
+        #expect(throws: NotionauthError.usage("--no-verify goes with --with-token", command: "login")) {
+            try ArgumentParser.parse(["login", "notion", "--no-verify"])
+        }
+    }
+}

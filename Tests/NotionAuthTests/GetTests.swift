@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+@testable import NotionAuthKit
+
+@Suite struct GetTests {
+    static let token = "ntn_abcdefghijklmnopqrstuvwxyz_wxyz"
+
+    func loggedIn() async throws -> Sandbox {
+        let sandbox = try Sandbox()
+        #expect(await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify"], stdin: Self.token + "\n").status == 0)
+        return sandbox
+    }
+
+    @Test func recordIsShownWithTheTokenMasked() async throws {
+        let sandbox = try await loggedIn()
+        let result = await sandbox.runInProcess(["get", "notion"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("access_token  ntn_…wxyz"))
+        #expect(!result.stdout.contains(Self.token))
+        #expect(result.stdout.contains("status        connected"))
+    }
+
+    @Test func accessTokenFieldPrintsTheRawTokenAlone() async throws {
+        let sandbox = try await loggedIn()
+        let result = await sandbox.runInProcess(["get", "notion", "--field", "access_token"])
+        #expect(result.stdout == Self.token + "\n")
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func statusFieldForEveryState() async throws {
+        let sandbox = try await loggedIn()
+        #expect(await sandbox.runInProcess(["get", "notion", "--field", "status"]).stdout == "connected\n")
+        #expect(await sandbox.runInProcess(["get", "notion", "--connection", "none", "--field", "status"]).stdout == "not_connected\n")
+        for status in [Connection.Status.expired, .revoked, .invalid] {
+            let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+            try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
+                var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
+                connection.status = status
+                contents.store(connection)
+            }
+            #expect(await sandbox.runInProcess(["get", "notion", "--field", "status"]).stdout == "\(status.rawValue)\n")
+            let token = await sandbox.runInProcess(["get", "notion", "--field", "access_token"])
+            #expect(token.status == 4)
+            #expect(token.stdout.isEmpty)
+            #expect(token.stderr.contains("is \(status.rawValue)"))
+        }
+    }
+
+    @Test func aKnownExpiryInThePastReadsAsExpired() async throws {
+        let sandbox = try await loggedIn()
+        let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+        try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
+            var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
+            connection.expiresAt = 1_000
+            contents.store(connection)
+        }
+        #expect(await sandbox.runInProcess(["get", "notion", "--field", "status"]).stdout == "expired\n")
+    }
+
+    @Test func refreshTokenNeedsShowSecrets() async throws {
+        let sandbox = try await loggedIn()
+        let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+        try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
+            var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
+            connection.refreshToken = "nrt_secret_refresh_token_1234"
+            contents.store(connection)
+        }
+        let masked = await sandbox.runInProcess(["get", "notion"])
+        #expect(!masked.stdout.contains("nrt_secret_refresh_token_1234"))
+        #expect(masked.stdout.contains("refresh_token  nrt_…1234"))
+        let refused = await sandbox.runInProcess(["get", "notion", "--field", "refresh_token"])
+        #expect(refused.status == 2)
+        #expect(!refused.stderr.contains("nrt_secret"))
+        #expect(await sandbox.runInProcess(["get", "notion", "--field", "refresh_token", "--show-secrets"]).stdout == "nrt_secret_refresh_token_1234\n")
+        #expect(await sandbox.runInProcess(["get", "notion", "--show-secrets"]).stdout.contains("nrt_secret_refresh_token_1234"))
+    }
+
+    @Test func jsonOutputIsAVersionedObject() async throws {
+        let sandbox = try await loggedIn()
+        let json = try JSONValue.parse(Array(await sandbox.runInProcess(["get", "notion", "--json"]).stdout.utf8))
+        #expect(json["version"] == .int(1))
+        #expect(json["connection"]?["access_token"] == .string("ntn_…wxyz"))
+        #expect(json["connection"]?["provider"] == .string("notion"))
+    }
+
+    @Test func unknownFieldIsExit3AndMissingConnectionExit4() async throws {
+        let sandbox = try await loggedIn()
+        let field = await sandbox.runInProcess(["get", "notion", "--field", "colour"])
+        #expect(field.status == 3)
+        let missing = await sandbox.runInProcess(["get", "notion", "--connection", "work"])
+        #expect(missing.status == 4)
+        #expect(missing.stderr == "error: not logged in to notion (connection 'work'); run `notionauth login notion --connection work`\n")
+    }
+}
+
+func contextFor(_ sandbox: Sandbox) async -> Context {
+    Context(
+        environment: sandbox.environment, stdout: OutputSink(), stderr: OutputSink(),
+        readStandardInput: { [] }, stdinIsTerminal: false, stdoutIsTerminal: false, stderrIsTerminal: false,
+        promptSecret: { _ in nil }, now: { 1_790_000_000 }, http: AsyncHTTPTransport(), openBrowser: { _ in false })
+}

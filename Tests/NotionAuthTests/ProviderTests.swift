@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import NotionAuthKit
+
+@Suite struct ProviderTests {
+    static let providersDirectory = Binary.repositoryRoot + "/providers"
+
+    @Test func compiledDefinitionsEqualTheFilesByteForByte() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.providersDirectory).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(files.map { String($0.dropLast(5)) } == ProviderRegistry.bundledNames.sorted())
+        for file in files {
+            let text = try String(contentsOfFile: "\(Self.providersDirectory)/\(file)", encoding: .utf8)
+            #expect(ProviderRegistry.bundledJSON(named: String(file.dropLast(5))) == text, "\(file)")
+        }
+    }
+
+    @Test func bundledDefinitionsAreValidWithoutWarnings() throws {
+        let registry = ProviderRegistry(overridesDirectory: "/nonexistent")
+        for name in ProviderRegistry.bundledNames {
+            let resolved = try registry.resolve(name: name)
+            #expect(resolved.warnings.isEmpty)
+            #expect(resolved.source == .bundled)
+        }
+        let notion = try registry.resolve(name: "notion").definition
+        #expect(notion.oauth?.clientAuth == .basic)
+        #expect(notion.oauth?.tokenBody == .json)
+        #expect(notion.oauth?.pkce == false)
+        #expect(notion.oauth?.authorizeParams == ["owner": "user"])
+        #expect(notion.api.versionHeader == "Notion-Version")
+        #expect(notion.api.identityPath == "/v1/users/me")
+        #expect(notion.exportAccessToken == ["NOTION_ACCESS_TOKEN", "NOTION_TOKEN"])
+        #expect(notion.clientIDEnvironment == "NOTION_CLIENT_ID")
+        #expect(notion.clientSecretEnvironment == "NOTION_CLIENT_SECRET")
+        let mcp = try registry.resolve(name: "notion-mcp").definition
+        #expect(mcp.flows == [.dynamicRegistration])
+        #expect(mcp.oauth?.pkce == true)
+        #expect(mcp.oauth?.tokenBody == .form)
+        #expect(mcp.oauth?.clientAuth == ProviderDefinition.ClientAuth.none)
+    }
+
+    @Test func overrideFileWinsOverTheBundledDefinitionAndListSaysSo() async throws {
+        let sandbox = try Sandbox()
+        let original = await sandbox.runInProcess(["inspect", "notion"])
+        try sandbox.writeProvider("notion", original.stdout.replacingOccurrences(of: "https://api.notion.com\"", with: "http://127.0.0.1:9\""))
+        let inspected = await sandbox.runInProcess(["inspect", "notion"])
+        #expect(inspected.stdout.contains("\"base_url\" : \"http://127.0.0.1:9\""))
+        let list = await sandbox.runInProcess(["list"])
+        #expect(list.stdout.contains("notion      override"))
+    }
+
+    @Test func inspectOutputIsAnOverrideThatChangesNothing() async throws {
+        let sandbox = try Sandbox()
+        let inspected = await sandbox.runInProcess(["inspect", "notion"])
+        #expect(inspected.status == 0)
+        #expect(inspected.stderr.isEmpty)
+        try sandbox.writeProvider("notion", inspected.stdout)
+        let registry = ProviderRegistry(overridesDirectory: sandbox.providersDirectory)
+        let overridden = try registry.resolve(name: "notion")
+        #expect(overridden.source == .override)
+        #expect(overridden.warnings.isEmpty)
+        #expect(overridden.definition == (try ProviderRegistry(overridesDirectory: "/nonexistent").resolve(name: "notion").definition))
+    }
+
+    @Test func userFileAddsAProvider() async throws {
+        let sandbox = try Sandbox()
+        let json = try String(contentsOfFile: Self.providersDirectory + "/notion.json", encoding: .utf8)
+            .replacingOccurrences(of: "\"name\": \"notion\"", with: "\"name\": \"acme\"")
+        try sandbox.writeProvider("acme", json)
+        let list = await sandbox.runInProcess(["list"])
+        #expect(list.stdout.contains("Providers: 3 total"))
+        #expect(list.stdout.contains("acme        user"))
+    }
+
+    /// Each malformed file names the file and the JSON path of the bad field.
+    @Test(arguments: [
+        (#"{"schema_version":1,"name":"notion","flows":["token"],"api":{"base_url":"https://x"},"export":{"access_token":[1]}}"#, "$.export.access_token[0]"),
+        (#"{"schema_version":1,"name":"notion","flows":["token"],"api":{"base_url":"http://example.com"},"export":{"access_token":["A"]}}"#, "$.api.base_url"),
+        (#"{"schema_version":1,"name":"notion","flows":["magic"],"api":{"base_url":"https://x"},"export":{"access_token":["A"]}}"#, "$.flows[0]"),
+        (#"{"schema_version":1,"name":"notion","flows":["authorization_code"],"oauth":{"authorization_url":"https://x/a"},"api":{"base_url":"https://x"},"export":{"access_token":["A"]}}"#, "$.oauth.token_url"),
+        (#"{"schema_version":1,"name":"notion","flows":["token"],"oauth":{"token_url":42},"api":{"base_url":"https://x"},"export":{"access_token":["A"]}}"#, "$.oauth.token_url"),
+        (#"{"schema_version":1,"name":"notion","flows":["token"],"oauth":{"client_auth":"magic"},"api":{"base_url":"https://x"},"export":{"access_token":["A"]}}"#, "$.oauth.client_auth"),
+        (#"{"schema_version":1,"name":"other","flows":["token"],"api":{"base_url":"https://x"},"export":{"access_token":["A"]}}"#, "$.name"),
+        (#"{"schema_version":2,"name":"notion","flows":["token"],"api":{"base_url":"https://x"},"export":{"access_token":["A"]}}"#, "$.schema_version"),
+        (#"{"schema_version":1,"name":"notion","flows":["token"],"api":{"base_url":"https://x"},"export":{"access_token":["BAD-NAME"]}}"#, "$.export.access_token[0]"),
+        (#"{"schema_version":1,"name":"notion","flows":["token"],"export":{"access_token":["A"]}}"#, "$.api"),
+        (#"["not an object"]"#, "$"),
+        (#"{"schema_version":1,"name":"notion""#, "$"),
+    ])
+    func malformedDefinitionNamesFileAndField(json: String, path: String) async throws {
+        let sandbox = try Sandbox()
+        try sandbox.writeProvider("notion", json)
+        let result = await sandbox.runInProcess(["get", "notion"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(sandbox.providersDirectory)/notion.json: \(path):"), "\(result.stderr)")
+        #expect(await sandbox.runInProcess(["list"]).status == 1)
+    }
+
+    @Test func unknownKeysAreWarningsNotErrors() async throws {
+        let sandbox = try Sandbox()
+        let json = try String(contentsOfFile: Self.providersDirectory + "/notion.json", encoding: .utf8)
+            .replacingOccurrences(of: "\"display_name\"", with: "\"colour\": \"blue\", \"display_name\"")
+        try sandbox.writeProvider("notion", json)
+        let result = await sandbox.runInProcess(["inspect", "notion"])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("warning: \(sandbox.providersDirectory)/notion.json: $.colour: unknown key, ignored"))
+    }
+
+    @Test func nonUTF8AndOversizedFilesAreRefused() async throws {
+        let sandbox = try Sandbox()
+        try FileManager.default.createDirectory(atPath: sandbox.providersDirectory, withIntermediateDirectories: true)
+        try Data([0x7b, 0xff, 0xfe, 0x7d]).write(to: URL(fileURLWithPath: sandbox.providersDirectory + "/notion.json"))
+        #expect(await sandbox.runInProcess(["inspect", "notion"]).stderr.contains("$: the file is not valid UTF-8"))
+        try Data(repeating: 0x20, count: 2 << 20).write(to: URL(fileURLWithPath: sandbox.providersDirectory + "/notion.json"))
+        #expect(await sandbox.runInProcess(["inspect", "notion"]).stderr.contains("larger than 1 MiB"))
+    }
+
+    @Test func loopbackHttpIsAllowedAndEverythingElseNeedsHttps() {
+        #expect(EndpointPolicy.problem(with: "https://api.notion.com/v1") == nil)
+        #expect(EndpointPolicy.problem(with: "http://127.0.0.1:8080/x") == nil)
+        #expect(EndpointPolicy.problem(with: "http://localhost/x") == nil)
+        #expect(EndpointPolicy.problem(with: "http://[::1]:99/x") == nil)
+        #expect(EndpointPolicy.problem(with: "http://127.0.0.1.evil.com/x") != nil)
+        #expect(EndpointPolicy.problem(with: "http://user@evil.com/x") != nil)
+        #expect(EndpointPolicy.problem(with: "ftp://x/y") != nil)
+        #expect(EndpointPolicy.problem(with: "notaurl") != nil)
+    }
+
+    @Test func unknownProviderSuggestsANearMissAndExits3() async throws {
+        let sandbox = try Sandbox()
+        let result = await sandbox.runInProcess(["get", "notoin"])
+        #expect(result.status == 3)
+        #expect(result.stderr == "error: no provider 'notoin'; did you mean 'notion'? run `notionauth list` to see the providers\n")
+    }
+}

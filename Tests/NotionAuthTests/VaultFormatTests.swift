@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import NotionAuthKit
+
+@Suite struct VaultFormatTests {
+    static let key = SecureBytes(copying: (0..<32).map { UInt8($0) })
+
+    static func sealed(_ records: [(String, String)], dataKey: SecureBytes = .random(count: 32)) -> [UInt8] {
+        VaultFormat.seal(records: records.map { ($0.0, Array($0.1.utf8)) }, protection: .key, keyEncryptionKey: key, dataKey: dataKey)
+    }
+
+    static func open(_ bytes: [UInt8], key: SecureBytes = key) throws -> [String: String] {
+        let sealed = try VaultFormat.Sealed(bytes: bytes)
+        guard let dataKey = sealed.unwrapDataKey(with: key) else { throw VaultFormat.Failure("wrong key") }
+        var result: [String: String] = [:]
+        for entry in try sealed.openIndex(dataKey: dataKey) {
+            result[entry.name] = String(decoding: try sealed.openRecord(entry, dataKey: dataKey), as: UTF8.self)
+        }
+        return result
+    }
+
+    @Test func roundTripsRecords() throws {
+        let file = Self.sealed([("b", "two"), ("a", "one"), ("empty", "")])
+        #expect(try Self.open(file) == ["a": "one", "b": "two", "empty": ""])
+    }
+
+    @Test func everyWriteUsesFreshNonces() {
+        let dataKey = SecureBytes.random(count: 32)
+        let first = Self.sealed([("a", "one")], dataKey: dataKey)
+        let second = Self.sealed([("a", "one")], dataKey: dataKey)
+        #expect(first.count == second.count)
+        #expect(first != second)
+        #expect(first[40..<64] != second[40..<64])
+        #expect(first[112..<136] != second[112..<136])
+    }
+
+    @Test func headerLayoutMatchesTheSpecification() {
+        let file = Self.sealed([("a", "one")])
+        #expect(Array(file[0..<8]) == Array("NAUTHVLT".utf8))
+        #expect(file[8] == 1 && file[9] == 0)
+        #expect(file[10] == 1)
+        #expect(file[11..<40].allSatisfy { $0 == 0 })
+    }
+
+    @Test func everyFlippedByteIsDetected() throws {
+        let file = Self.sealed([("connection/notion/default", #"{"access_token":"ntn_x"}"#), ("client/notion", "{}")])
+        for offset in file.indices {
+            var tampered = file
+            tampered[offset] ^= 0x01
+            #expect(throws: (any Error).self, "flip at \(offset) went unnoticed") { try Self.open(tampered) }
+        }
+    }
+
+    @Test func everyTruncationAndAppendIsDetected() throws {
+        let file = Self.sealed([("a", "one"), ("b", "two")])
+        for length in 0..<file.count {
+            #expect(throws: (any Error).self) { try Self.open(Array(file.prefix(length))) }
+        }
+        #expect(throws: (any Error).self) { try Self.open(file + [0]) }
+    }
+
+    @Test func wrongKeyIsDetected() {
+        let file = Self.sealed([("a", "one")])
+        #expect(throws: (any Error).self) { try Self.open(file, key: .random(count: 32)) }
+    }
+
+    @Test func futureVersionIsRefusedWithAnUpgradeHint() {
+        var file = Self.sealed([("a", "one")])
+        file[8] = 2
+        #expect {
+            try Self.open(file)
+        } throws: { error in
+            (error as? VaultFormat.Failure)?.reason.contains("upgrade notionauth") == true
+        }
+    }
+
+    @Test func kdfLimitsAboveTheCapsAreRefusedBeforeDerivation() {
+        let kdf = VaultFormat.KDFParameters(opsLimit: 2, memLimit: 2 << 30, salt: Array(repeating: 7, count: 16))
+        let file = VaultFormat.seal(records: [], protection: .passphrase(kdf), keyEncryptionKey: Self.key, dataKey: .random(count: 32))
+        #expect {
+            _ = try VaultFormat.Sealed(bytes: file)
+        } throws: { error in
+            (error as? VaultFormat.Failure)?.reason.contains("KDF limits out of bounds") == true
+        }
+    }
+
+    /// Checked-in files written by notionauth 0.1.0: an upgrade must keep reading them.
+    @Test func decodesCheckedInTestVectors() throws {
+        let directory = Binary.repositoryRoot + "/Tests/NotionAuthTests/Vectors"
+        let expected = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/expected.json"))))
+
+        let keyText = try String(contentsOfFile: directory + "/key-vault.key", encoding: .utf8)
+        let key = try #require(Sodium.base64DecodeKey(Array(keyText.utf8), count: 32))
+        let keyVault = Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/key-vault")))
+        let keyRecords = try Self.open(keyVault, key: key)
+        #expect(keyRecords.keys.sorted() == ["connection/notion/default", "connection/notion/work"])
+        let record = try JSONValue.parse(Array(keyRecords["connection/notion/work"]!.utf8))
+        #expect(record["access_token"] == expected["work_access_token"])
+
+        let passphraseVault = Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/passphrase-vault")))
+        let sealed = try VaultFormat.Sealed(bytes: passphraseVault)
+        guard case let .passphrase(kdf) = sealed.protection else { Issue.record("not a passphrase vault"); return }
+        let passphrase = SecureBytes(copying: Array(try #require(expected["passphrase"]?.stringValue).utf8))
+        let derived = try #require(Sodium.deriveKey(passphrase: passphrase, salt: kdf.salt, opsLimit: UInt64(kdf.opsLimit), memLimit: kdf.memLimit))
+        let records = try Self.open(passphraseVault, key: derived)
+        let connection = try JSONValue.parse(Array(try #require(records["connection/notion/default"]).utf8))
+        #expect(connection["access_token"] == expected["default_access_token"])
+    }
+}

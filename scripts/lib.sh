@@ -1,0 +1,32 @@
+# Shared by scripts/run, scripts/test and scripts/bench: installs what a fresh Debian
+# machine lacks, then builds. Sourced, not run.
+
+# The Debian packages each script needs, checked by a file they install.
+need_packages() {
+    local missing=()
+    local pair package file
+    for pair in "$@"; do
+        package=${pair%%:*}
+        file=${pair#*:}
+        [[ -e $file ]] || missing+=("$package")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    echo "notionauth: installing ${missing[*]}" >&2
+    local sudo=()
+    [[ $(id -u) == 0 ]] || sudo=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq >&2
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# A release binary with everything linked in: no Swift runtime or libsodium needed where
+# it is copied, and no dynamic loader work at start-up (see the README's figures).
+RELEASE_FLAGS=(-c release -Xswiftc -static-executable)
+
+release_binary() {
+    swift build "${RELEASE_FLAGS[@]}" --show-bin-path
+}
+
+build_release() {
+    swift build "${RELEASE_FLAGS[@]}" -q >&2
+}
