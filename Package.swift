@@ -37,6 +37,8 @@ let package = Package(
             plugins: ["EmbedProviders"]
         ),
         .executableTarget(name: "notionauth", dependencies: ["NotionAuthKit"]),
+        // Fills a vault with N connections for scripts/bench.
+        .executableTarget(name: "make-bench-vault", dependencies: ["NotionAuthKit"]),
         .testTarget(
             name: "NotionAuthTests",
             dependencies: [

@@ -9,14 +9,19 @@ import Testing
         VaultFormat.seal(records: records.map { ($0.0, Array($0.1.utf8)) }, protection: .key, keyEncryptionKey: key, dataKey: dataKey)
     }
 
-    static func open(_ bytes: [UInt8], key: SecureBytes = key) throws -> [String: String] {
+    static func openBytes(_ bytes: [UInt8], key: SecureBytes = key) throws -> [String: [UInt8]] {
         let sealed = try VaultFormat.Sealed(bytes: bytes)
         guard let dataKey = sealed.unwrapDataKey(with: key) else { throw VaultFormat.Failure("wrong key") }
-        var result: [String: String] = [:]
-        for entry in try sealed.openIndex(dataKey: dataKey) {
-            result[entry.name] = String(decoding: try sealed.openRecord(entry, dataKey: dataKey), as: UTF8.self)
+        var result: [String: [UInt8]] = [:]
+        let index = try sealed.openIndex(dataKey: dataKey)
+        for entry in index.entries {
+            result[entry.name] = try sealed.openRecord(entry, in: index, dataKey: dataKey)
         }
         return result
+    }
+
+    static func open(_ bytes: [UInt8], key: SecureBytes = key) throws -> [String: String] {
+        try openBytes(bytes, key: key).mapValues { String(decoding: $0, as: UTF8.self) }
     }
 
     @Test func roundTripsRecords() throws {
@@ -92,18 +97,21 @@ import Testing
         let keyText = try String(contentsOfFile: directory + "/key-vault.key", encoding: .utf8)
         let key = try #require(Sodium.base64DecodeKey(Array(keyText.utf8), count: 32))
         let keyVault = Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/key-vault")))
-        let keyRecords = try Self.open(keyVault, key: key)
+        let keyRecords = try Self.openBytes(keyVault, key: key)
         #expect(keyRecords.keys.sorted() == ["connection/notion/default", "connection/notion/work"])
-        let record = try JSONValue.parse(Array(keyRecords["connection/notion/work"]!.utf8))
-        #expect(record["access_token"] == expected["work_access_token"])
+        let record = try #require(FieldRecord(bytes: keyRecords["connection/notion/work"]!))
+        #expect(record["access_token"] == expected["work_access_token"]?.stringValue)
+        #expect(record["name"] == "work")
+        #expect(record["provider"] == "notion")
 
         let passphraseVault = Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/passphrase-vault")))
         let sealed = try VaultFormat.Sealed(bytes: passphraseVault)
         guard case let .passphrase(kdf) = sealed.protection else { Issue.record("not a passphrase vault"); return }
         let passphrase = SecureBytes(copying: Array(try #require(expected["passphrase"]?.stringValue).utf8))
         let derived = try #require(Sodium.deriveKey(passphrase: passphrase, salt: kdf.salt, opsLimit: UInt64(kdf.opsLimit), memLimit: kdf.memLimit))
-        let records = try Self.open(passphraseVault, key: derived)
-        let connection = try JSONValue.parse(Array(try #require(records["connection/notion/default"]).utf8))
-        #expect(connection["access_token"] == expected["default_access_token"])
+        let records = try Self.openBytes(passphraseVault, key: derived)
+        let defaultRecord = try #require(records["connection/notion/default"])
+        let connection = try #require(FieldRecord(bytes: defaultRecord))
+        #expect(connection["access_token"] == expected["default_access_token"]?.stringValue)
     }
 }

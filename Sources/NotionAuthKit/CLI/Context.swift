@@ -83,7 +83,7 @@ public final class OutputSink: @unchecked Sendable {
         if let fileDescriptor {
             var written = 0
             while written < bytes.count {
-                let n = bytes.withUnsafeBytes { Glibc.write(fileDescriptor, $0.baseAddress! + written, $0.count - written) }
+                let n = bytes.withUnsafeBytes { systemWrite(fileDescriptor, $0.baseAddress! + written, $0.count - written) }
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { return }
                 written += n
@@ -150,9 +150,11 @@ enum TerminalPrompt {
         silent.c_lflag &= ~tcflag_t(ECHO)
         silent.c_lflag |= tcflag_t(ICANON)
         _ = Array(prompt.utf8).withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        savedTerminal = (fd, original)
         guard tcsetattr(fd, TCSAFLUSH, &silent) == 0 else { return nil }
         defer {
             tcsetattr(fd, TCSAFLUSH, &original)
+            savedTerminal = nil
             _ = write(fd, "\n", 1)
         }
         var line: [UInt8] = []
@@ -166,4 +168,9 @@ enum TerminalPrompt {
         if line.last == 13 { line.removeLast() }
         return line
     }
+}
+
+/// `write(2)`, named apart from `OutputSink.write`.
+func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, buffer, count)
 }

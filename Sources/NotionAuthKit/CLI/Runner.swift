@@ -1,19 +1,19 @@
 /// Parses, runs one command and turns any error into its message and exit status.
 public enum Runner {
-    public static func run(_ arguments: [String], context: Context) async -> Int32 {
+    public static func run(_ arguments: [String], context: Context) -> Int32 {
         var global = GlobalOptions()
         do {
             let invocation = try ArgumentParser.parse(arguments)
             global = invocation.global
             let session = Session(context: context, global: invocation.global)
-            return try await dispatch(invocation.command, session: session).rawValue
+            return try dispatch(invocation.command, session: session).rawValue
         } catch {
             report(error, context: context, global: global, arguments: arguments)
             return error.exitStatus.rawValue
         }
     }
 
-    static func dispatch(_ command: Command, session: Session) async throws(NotionauthError) -> ExitStatus {
+    static func dispatch(_ command: Command, session: Session) throws(NotionauthError) -> ExitStatus {
         switch command {
         case let .help(topic):
             session.output(topic.flatMap(CommandSpec.named)?.helpText ?? CommandSpec.mainHelp)
@@ -21,12 +21,12 @@ public enum Runner {
         case .version:
             session.output("notionauth \(Version.current)\n")
             return .success
-        case let .login(options): return try await LoginCommand.run(options, session: session)
-        case let .get(options): return try await GetCommand.run(options, session: session)
-        case let .export(options): return try await ExportCommand.run(options, session: session)
-        case let .inspect(provider): return try await InspectCommand.run(provider: provider, session: session)
-        case .list: return try await ListCommand.run(session: session)
-        case let .vault(action): return try await VaultCommand.run(action, session: session)
+        case let .login(options): return try LoginCommand.run(options, session: session)
+        case let .get(options): return try GetCommand.run(options, session: session)
+        case let .export(options): return try ExportCommand.run(options, session: session)
+        case let .inspect(provider): return try InspectCommand.run(provider: provider, session: session)
+        case .list: return try ListCommand.run(session: session)
+        case let .vault(action): return try VaultCommand.run(action, session: session)
         }
     }
 

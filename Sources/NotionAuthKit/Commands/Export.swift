@@ -3,7 +3,7 @@
 /// Prints access tokens under the provider's variable names. Refresh tokens and client
 /// secrets are never exported: a program needs the access token only.
 enum ExportCommand {
-    static func run(_ options: ExportOptions, session: Session) async throws(NotionauthError) -> ExitStatus {
+    static func run(_ options: ExportOptions, session: Session) throws(NotionauthError) -> ExitStatus {
         let vault = try session.vault.open()
         var variables: [(String, String)] = []
         if let name = options.provider {

@@ -1,6 +1,6 @@
 /// `notionauth get PROVIDER [--connection NAME] [--field F] [--show-secrets]`
 enum GetCommand {
-    static func run(_ options: GetOptions, session: Session) async throws(NotionauthError) -> ExitStatus {
+    static func run(_ options: GetOptions, session: Session) throws(NotionauthError) -> ExitStatus {
         let provider = try session.provider(options.provider).definition
         if let field = options.field {
             guard ConnectionView.fieldNames.contains(field) else {

@@ -2,7 +2,7 @@
 /// else, so redirecting it into the providers directory makes an override that changes
 /// nothing until edited.
 enum InspectCommand {
-    static func run(provider name: String, session: Session) async throws(NotionauthError) -> ExitStatus {
+    static func run(provider name: String, session: Session) throws(NotionauthError) -> ExitStatus {
         let resolved = try session.provider(name)
         session.output(resolved.definition.json.encoded(pretty: true) + "\n")
         return .success

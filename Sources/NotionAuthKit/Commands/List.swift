@@ -1,6 +1,6 @@
 /// `notionauth list`: every provider, where its definition comes from, and its connections.
 enum ListCommand {
-    static func run(session: Session) async throws(NotionauthError) -> ExitStatus {
+    static func run(session: Session) throws(NotionauthError) -> ExitStatus {
         let providers = try session.providers.all()
         for provider in providers { for warning in provider.warnings { session.warn(warning) } }
         let connections = try session.vault.open().connections()

@@ -1,17 +1,17 @@
 /// `notionauth login PROVIDER …`
 enum LoginCommand {
-    static func run(_ options: LoginOptions, session: Session) async throws(NotionauthError) -> ExitStatus {
+    static func run(_ options: LoginOptions, session: Session) throws(NotionauthError) -> ExitStatus {
         let resolved = try session.provider(options.provider)
         let provider = resolved.definition
         if options.withToken {
-            return try await loginWithToken(options, provider: provider, session: session)
+            return try loginWithToken(options, provider: provider, session: session)
         }
         throw .usage("browser login is not available yet; use --with-token", command: "login")
     }
 
     /// Stores a token read from standard input (never argv), checked with the identity
     /// endpoint unless --no-verify. A token given explicitly always replaces the stored one.
-    static func loginWithToken(_ options: LoginOptions, provider: ProviderDefinition, session: Session) async throws(NotionauthError) -> ExitStatus {
+    static func loginWithToken(_ options: LoginOptions, provider: ProviderDefinition, session: Session) throws(NotionauthError) -> ExitStatus {
         guard provider.flows.contains(.token) else {
             throw .usage("\(provider.name) does not take pasted tokens; run `notionauth login \(provider.name)`", command: "login")
         }
@@ -21,7 +21,7 @@ enum LoginCommand {
         }
         var connection = Connection(provider: provider.name, name: options.connection, kind: .token, accessToken: token, obtainedAt: session.now)
         if !options.noVerify {
-            let identity = try await ProviderAPI(definition: provider, context: session.context).identity(token: token)
+            let identity = try ProviderAPI(definition: provider, context: session.context).identity(token: token)
             let bot = identity["bot"]
             connection.botID = identity["id"]?.stringValue
             connection.workspaceID = bot?["workspace_id"]?.stringValue

@@ -1,6 +1,6 @@
 /// `notionauth vault [status|verify|passphrase|keyfile]`
 enum VaultCommand {
-    static func run(_ action: VaultAction, session: Session) async throws(NotionauthError) -> ExitStatus {
+    static func run(_ action: VaultAction, session: Session) throws(NotionauthError) -> ExitStatus {
         switch action {
         case .status: return try status(session)
         case .verify: return try verify(session)

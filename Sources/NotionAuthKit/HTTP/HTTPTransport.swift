@@ -36,11 +36,13 @@ public struct HTTPResponse: Sendable {
 
 /// Sends HTTP requests; the context holds one, tests may hold another.
 public protocol HTTPTransport: Sendable {
-    func send(_ request: HTTPRequest, timeoutSeconds: Int64) async throws(NotionauthError) -> HTTPResponse
+    func send(_ request: HTTPRequest, timeoutSeconds: Int64) throws(NotionauthError) -> HTTPResponse
 }
 
 /// AsyncHTTPClient over SwiftNIO: statically linked, and unlike FoundationNetworking it
-/// costs nothing at start-up when a command makes no request.
+/// costs nothing at start-up when a command makes no request. Its future-based API keeps
+/// commands synchronous: the request runs on NIO's threads while the caller waits, so no
+/// command pays for starting Swift concurrency.
 public struct AsyncHTTPTransport: HTTPTransport {
     // Created on first use and kept for the life of the process, which never shuts it down.
     private static let client: HTTPClient = {
@@ -52,20 +54,20 @@ public struct AsyncHTTPTransport: HTTPTransport {
 
     public init() {}
 
-    public func send(_ request: HTTPRequest, timeoutSeconds: Int64) async throws(NotionauthError) -> HTTPResponse {
-        var outgoing = HTTPClientRequest(url: request.url)
-        outgoing.method = HTTPMethod(rawValue: request.method)
-        outgoing.headers.add(name: "User-Agent", value: "notionauth/\(Version.current)")
-        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
-        if let body = request.body { outgoing.body = .bytes(body) }
+    public func send(_ request: HTTPRequest, timeoutSeconds: Int64) throws(NotionauthError) -> HTTPResponse {
         let host = EndpointPolicy.host(of: request.url) ?? request.url
+        var headers = HTTPHeaders()
+        headers.add(name: "User-Agent", value: "notionauth/\(Version.current)")
+        for (name, value) in request.headers { headers.add(name: name, value: value) }
         do {
-            let response = try await Self.client.execute(outgoing, timeout: .seconds(timeoutSeconds))
-            let body = try await response.body.collect(upTo: 16 << 20)
+            let outgoing = try HTTPClient.Request(
+                url: request.url, method: HTTPMethod(rawValue: request.method), headers: headers,
+                body: request.body.map { .bytes($0) })
+            let response = try Self.client.execute(request: outgoing, deadline: .now() + .seconds(timeoutSeconds)).wait()
             return HTTPResponse(
                 status: Int(response.status.code),
                 headers: response.headers.map { ($0.name, $0.value) },
-                body: Array(buffer: body))
+                body: response.body.map { Array(buffer: $0) } ?? [])
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw .network("\(host) did not answer within \(timeoutSeconds) seconds")
         } catch {

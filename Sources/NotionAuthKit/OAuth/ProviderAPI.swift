@@ -22,14 +22,14 @@ public struct ProviderAPI: Sendable {
     }
 
     /// Asks the identity endpoint who the token belongs to; a refusal is an authentication error.
-    public func identity(token: String) async throws(NotionauthError) -> JSONValue {
+    public func identity(token: String) throws(NotionauthError) -> JSONValue {
         guard let path = definition.api.identityPath else {
             throw .failure("\(definition.name) has no identity endpoint to verify a token with; use --no-verify")
         }
         let request = HTTPRequest(
             method: "GET", url: definition.api.baseURL + path,
             headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")] + versionHeaders)
-        let response = try await context.http.send(request, timeoutSeconds: 30)
+        let response = try context.http.send(request, timeoutSeconds: 30)
         switch response.status {
         case 200..<300:
             guard let json = response.json, case .object = json else {

@@ -17,6 +17,11 @@ public enum ProviderLoader {
         } catch {
             throw .invalidProvider(file: file, jsonPath: "$", message: "not valid JSON (\(jsonErrorSummary(error)))")
         }
+        return try validate(json, file: file, expectedName: expectedName)
+    }
+
+    /// Validates an already parsed definition (bundled ones are compiled in parsed).
+    public static func validate(_ json: JSONValue, file: String, expectedName: String?) throws(NotionauthError) -> (ProviderDefinition, warnings: [String]) {
         var reader = FieldReader(file: file)
         let definition = try reader.definition(json, expectedName: expectedName)
         return (definition, reader.warnings)

@@ -47,11 +47,11 @@ public struct ProviderRegistry: Sendable {
             let source: ResolvedProvider.Source = Self.bundledJSON(named: name) == nil ? .user : .override
             return ResolvedProvider(definition: definition, source: source, file: path, warnings: warnings)
         }
-        guard let json = Self.bundledJSON(named: name) else {
+        guard let tree = BundledProviders.tree(named: name) else {
             throw .providerNotFound(name, suggestion: suggestion(for: name))
         }
         let file = "(bundled)/\(name).json"
-        let (definition, warnings) = try ProviderLoader.load(Array(json.utf8), file: file, expectedName: name)
+        let (definition, warnings) = try ProviderLoader.validate(tree, file: file, expectedName: name)
         return ResolvedProvider(definition: definition, source: .bundled, file: file, warnings: warnings)
     }
 
@@ -59,7 +59,11 @@ public struct ProviderRegistry: Sendable {
     public func all() throws(NotionauthError) -> [ResolvedProvider] {
         var names = Set(Self.bundledNames)
         for file in Self.listDirectory(overridesDirectory) where file.hasSuffix(".json") {
-            names.insert(String(file.dropLast(5)))
+            let name = String(file.dropLast(5))
+            guard ProviderName.isValid(name) else {
+                throw .invalidProvider(file: "\(overridesDirectory)/\(file)", jsonPath: "$", message: "'\(name)' is not a valid provider name (lowercase letters, digits and '-'); rename the file")
+            }
+            names.insert(name)
         }
         var result: [ResolvedProvider] = []
         for name in names.sorted() {

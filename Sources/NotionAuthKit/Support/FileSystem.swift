@@ -41,6 +41,44 @@ public enum FileSystem {
         return Contents(bytes: bytes, mode: UInt32(info.st_mode) & 0o7777, owner: UInt32(info.st_uid))
     }
 
+    /// An open file read in ranges with pread, for the vault: `get` reads the header, the
+    /// index and one record, never the whole file.
+    public final class RangeReader {
+        private let fd: Int32
+        public let size: Int
+
+        /// nil when the file does not exist.
+        public init?(path: String) throws(NotionauthError) {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 {
+                if errno == ENOENT { return nil }
+                throw .io(path: path, reason: lastError())
+            }
+            var info = stat()
+            guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+                close(fd)
+                throw .io(path: path, reason: "not a regular file")
+            }
+            self.fd = fd
+            size = Int(info.st_size)
+        }
+
+        deinit { close(fd) }
+
+        /// Exactly `count` bytes at `offset`, or nil if the file ends before them.
+        public func read(offset: Int, count: Int) -> [UInt8]? {
+            var bytes = [UInt8](repeating: 0, count: count)
+            var filled = 0
+            while filled < count {
+                let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, count - filled, off_t(offset + filled)) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return nil }
+                filled += n
+            }
+            return bytes
+        }
+    }
+
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }

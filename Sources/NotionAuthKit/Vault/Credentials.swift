@@ -1,16 +1,14 @@
-import Foundation
-
 /// One named connection to a provider: the stored credential and what we know about it.
-/// Stored as a JSON record `connection/PROVIDER/NAME` in the vault (notionauth-vault(5)).
-public struct Connection: Codable, Equatable, Sendable {
-    public enum Kind: String, Codable, Sendable {
+/// Stored as record `connection/PROVIDER/NAME` in the vault (notionauth-vault(5)).
+public struct Connection: Equatable, Sendable {
+    public enum Kind: String, Sendable {
         /// A token given on standard input (internal integration or personal access token).
         case token
         /// Obtained through OAuth (authorization code, or dynamic registration + PKCE).
         case oauth
     }
 
-    public enum Status: String, Codable, CaseIterable, Sendable {
+    public enum Status: String, CaseIterable, Sendable {
         case notConnected = "not_connected"
         case connected, expired, revoked, invalid
     }
@@ -30,28 +28,14 @@ public struct Connection: Codable, Equatable, Sendable {
     public var workspaceID: String?
     public var workspaceName: String?
     public var workspaceIcon: String?
-    public var owner: JSONValue?
+    /// JSON text of the token response's `owner` object.
+    public var ownerJSON: String?
     public var duplicatedTemplateID: String?
     /// The client the token was issued to (OAuth), so refresh and revoke use the same one.
     public var clientID: String?
-    /// The token response exactly as received, or the identity answer for a pasted token.
-    public var raw: JSONValue?
-
-    enum CodingKeys: String, CodingKey {
-        case provider, name, kind, status, owner, raw
-        case accessToken = "access_token"
-        case refreshToken = "refresh_token"
-        case tokenType = "token_type"
-        case expiresAt = "expires_at"
-        case obtainedAt = "obtained_at"
-        case refreshedAt = "refreshed_at"
-        case botID = "bot_id"
-        case workspaceID = "workspace_id"
-        case workspaceName = "workspace_name"
-        case workspaceIcon = "workspace_icon"
-        case duplicatedTemplateID = "duplicated_template_id"
-        case clientID = "client_id"
-    }
+    /// JSON text of the token response exactly as received, or of the identity answer for a
+    /// pasted token: "store everything you receive".
+    public var rawJSON: String?
 
     public init(provider: String, name: String, kind: Kind, accessToken: String, obtainedAt: Int64) {
         self.provider = provider
@@ -60,6 +44,16 @@ public struct Connection: Codable, Equatable, Sendable {
         self.accessToken = accessToken
         self.obtainedAt = obtainedAt
         self.status = .connected
+    }
+
+    public var owner: JSONValue? {
+        get { ownerJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) } }
+        set { ownerJSON = newValue.map { $0.encoded() } }
+    }
+
+    public var raw: JSONValue? {
+        get { rawJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) } }
+        set { rawJSON = newValue.map { $0.encoded() } }
     }
 
     /// The status as of `now`: a connected token past its known expiry is expired.
@@ -73,25 +67,64 @@ public struct Connection: Codable, Equatable, Sendable {
     }
 
     var recordName: String { Self.recordName(provider: provider, connection: name) }
+
+    var fields: FieldRecord {
+        var record = FieldRecord()
+        record["provider"] = provider
+        record["name"] = name
+        record["kind"] = kind.rawValue
+        record["status"] = status.rawValue
+        record["access_token"] = accessToken
+        record["refresh_token"] = refreshToken
+        record["token_type"] = tokenType
+        record["expires_at"] = expiresAt.map { String($0) }
+        record["obtained_at"] = String(obtainedAt)
+        record["refreshed_at"] = refreshedAt.map { String($0) }
+        record["bot_id"] = botID
+        record["workspace_id"] = workspaceID
+        record["workspace_name"] = workspaceName
+        record["workspace_icon"] = workspaceIcon
+        record["owner"] = ownerJSON
+        record["duplicated_template_id"] = duplicatedTemplateID
+        record["client_id"] = clientID
+        record["raw"] = rawJSON
+        return record
+    }
+
+    init?(fields record: FieldRecord) {
+        guard let provider = record["provider"], let name = record["name"],
+              let kind = record["kind"].flatMap(Kind.init(rawValue:)),
+              let status = record["status"].flatMap(Status.init(rawValue:)),
+              let accessToken = record["access_token"],
+              let obtainedAt = record["obtained_at"].flatMap({ Int64($0) })
+        else { return nil }
+        self.init(provider: provider, name: name, kind: kind, accessToken: accessToken, obtainedAt: obtainedAt)
+        self.status = status
+        refreshToken = record["refresh_token"]
+        tokenType = record["token_type"]
+        expiresAt = record["expires_at"].flatMap { Int64($0) }
+        refreshedAt = record["refreshed_at"].flatMap { Int64($0) }
+        botID = record["bot_id"]
+        workspaceID = record["workspace_id"]
+        workspaceName = record["workspace_name"]
+        workspaceIcon = record["workspace_icon"]
+        ownerJSON = record["owner"]
+        duplicatedTemplateID = record["duplicated_template_id"]
+        clientID = record["client_id"]
+        rawJSON = record["raw"]
+    }
 }
 
 /// A provider's OAuth client, kept so the next login needs no id or secret, and for the
 /// MCP server the registration it answered. Record `client/PROVIDER`.
-public struct ClientCredentials: Codable, Equatable, Sendable {
+public struct ClientCredentials: Equatable, Sendable {
     public var provider: String
     public var clientID: String
     public var clientSecret: String?
     /// The redirect URI the client was registered with (dynamic registration).
     public var redirectURI: String?
-    /// Discovered authorization-server metadata and the registration response.
-    public var registration: JSONValue?
-
-    enum CodingKeys: String, CodingKey {
-        case provider, registration
-        case clientID = "client_id"
-        case clientSecret = "client_secret"
-        case redirectURI = "redirect_uri"
-    }
+    /// JSON text: discovered authorization-server metadata and the registration response.
+    public var registrationJSON: String?
 
     public init(provider: String, clientID: String, clientSecret: String?) {
         self.provider = provider
@@ -100,6 +133,76 @@ public struct ClientCredentials: Codable, Equatable, Sendable {
     }
 
     public static func recordName(provider: String) -> String { "client/\(provider)" }
+
+    var fields: FieldRecord {
+        var record = FieldRecord()
+        record["provider"] = provider
+        record["client_id"] = clientID
+        record["client_secret"] = clientSecret
+        record["redirect_uri"] = redirectURI
+        record["registration"] = registrationJSON
+        return record
+    }
+
+    init?(fields record: FieldRecord) {
+        guard let provider = record["provider"], let clientID = record["client_id"] else { return nil }
+        self.init(provider: provider, clientID: clientID, clientSecret: record["client_secret"])
+        redirectURI = record["redirect_uri"]
+        registrationJSON = record["registration"]
+    }
+}
+
+/// A record's plaintext: named UTF-8 fields. A binary layout rather than JSON so that
+/// reading one connection needs no JSON decoder at all (see notionauth-vault(5)):
+/// u16 count, then per field u8 name length, name, u32 value length, value.
+struct FieldRecord: Equatable {
+    private(set) var pairs: [(String, String)] = []
+
+    static func == (a: FieldRecord, b: FieldRecord) -> Bool {
+        a.pairs.map(\.0) == b.pairs.map(\.0) && a.pairs.map(\.1) == b.pairs.map(\.1)
+    }
+
+    subscript(name: String) -> String? {
+        get { pairs.first { $0.0 == name }?.1 }
+        set {
+            pairs.removeAll { $0.0 == name }
+            if let newValue { pairs.append((name, newValue)) }
+        }
+    }
+
+    var bytes: [UInt8] {
+        var out: [UInt8] = []
+        appendUInt16(&out, UInt16(pairs.count))
+        for (name, value) in pairs {
+            out.append(UInt8(name.utf8.count))
+            out += name.utf8
+            appendUInt32(&out, UInt32(value.utf8.count))
+            out += value.utf8
+        }
+        return out
+    }
+
+    init() {}
+
+    init?(bytes: [UInt8]) {
+        var position = 0
+        func take(_ count: Int) -> ArraySlice<UInt8>? {
+            guard count >= 0, count <= bytes.count - position else { return nil }
+            defer { position += count }
+            return bytes[position..<(position + count)]
+        }
+        guard let countBytes = take(2) else { return nil }
+        let count = Int(readUInt16(Array(countBytes), at: 0))
+        for _ in 0..<count {
+            guard let nameLength = take(1)?.first, let name = take(Int(nameLength)),
+                  let lengthBytes = take(4), let value = take(Int(readUInt32(Array(lengthBytes), at: 0))),
+                  let nameText = String(validating: name, as: UTF8.self),
+                  let valueText = String(validating: value, as: UTF8.self)
+            else { return nil }
+            pairs.append((nameText, valueText))
+        }
+        guard position == bytes.count else { return nil }
+    }
 }
 
 /// Connection names: letters, digits, '.', '_' and '-', at most 64, so they are safe in
@@ -119,7 +222,7 @@ public enum ConnectionName {
 extension OpenVault {
     public func connection(provider: String, name: String) throws(NotionauthError) -> Connection? {
         guard let bytes = try record(named: Connection.recordName(provider: provider, connection: name)) else { return nil }
-        return try decodeRecord(Connection.self, bytes, name: Connection.recordName(provider: provider, connection: name), path: path)
+        return try decodeRecord(bytes, name: Connection.recordName(provider: provider, connection: name), path: path, as: Connection.init(fields:))
     }
 
     /// Every connection, in record-name order (provider, then connection name).
@@ -127,7 +230,7 @@ extension OpenVault {
         var result: [Connection] = []
         for name in recordNames where name.hasPrefix("connection/") {
             if let bytes = try record(named: name) {
-                result.append(try decodeRecord(Connection.self, bytes, name: name, path: path))
+                result.append(try decodeRecord(bytes, name: name, path: path, as: Connection.init(fields:)))
             }
         }
         return result
@@ -136,7 +239,7 @@ extension OpenVault {
     public func clientCredentials(provider: String) throws(NotionauthError) -> ClientCredentials? {
         let name = ClientCredentials.recordName(provider: provider)
         guard let bytes = try record(named: name) else { return nil }
-        return try decodeRecord(ClientCredentials.self, bytes, name: name, path: path)
+        return try decodeRecord(bytes, name: name, path: path, as: ClientCredentials.init(fields:))
     }
 
     public var connectionCount: Int { recordNames.filter { $0.hasPrefix("connection/") }.count }
@@ -146,11 +249,11 @@ extension VaultContents {
     public func connection(provider: String, name: String, path: String) throws(NotionauthError) -> Connection? {
         let recordName = Connection.recordName(provider: provider, connection: name)
         guard let bytes = records[recordName] else { return nil }
-        return try decodeRecord(Connection.self, bytes, name: recordName, path: path)
+        return try decodeRecord(bytes, name: recordName, path: path, as: Connection.init(fields:))
     }
 
     public mutating func store(_ connection: Connection) {
-        records[connection.recordName] = encodeRecord(connection)
+        records[connection.recordName] = connection.fields.bytes
     }
 
     public mutating func removeConnection(provider: String, name: String) -> Bool {
@@ -160,11 +263,11 @@ extension VaultContents {
     public func clientCredentials(provider: String, path: String) throws(NotionauthError) -> ClientCredentials? {
         let name = ClientCredentials.recordName(provider: provider)
         guard let bytes = records[name] else { return nil }
-        return try decodeRecord(ClientCredentials.self, bytes, name: name, path: path)
+        return try decodeRecord(bytes, name: name, path: path, as: ClientCredentials.init(fields:))
     }
 
     public mutating func store(_ client: ClientCredentials) {
-        records[ClientCredentials.recordName(provider: client.provider)] = encodeRecord(client)
+        records[ClientCredentials.recordName(provider: client.provider)] = client.fields.bytes
     }
 
     public mutating func removeClientCredentials(provider: String) {
@@ -172,18 +275,10 @@ extension VaultContents {
     }
 }
 
-func decodeRecord<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], name: String, path: String) throws(NotionauthError) -> T {
-    do {
-        return try JSONDecoder().decode(T.self, from: Data(bytes))
-    } catch {
-        // Authenticated but unreadable: written by an incompatible version, never silently dropped.
+func decodeRecord<T>(_ bytes: [UInt8], name: String, path: String, as make: (FieldRecord) -> T?) throws(NotionauthError) -> T {
+    // Authenticated but unreadable: written by an incompatible version, never silently dropped.
+    guard let fields = FieldRecord(bytes: bytes), let value = make(fields) else {
         throw .vault(path: path, reason: "record '\(name)' is not in the expected format")
     }
-}
-
-func encodeRecord<T: Encodable>(_ value: T) -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    // Encoding plain structs of strings and numbers cannot fail.
-    return Array(try! encoder.encode(value))
+    return value
 }

@@ -35,14 +35,16 @@ public struct Vault: Sendable {
 
     /// The vault as it is now; an absent file is an empty vault, anything unreadable an error.
     public func open() throws(NotionauthError) -> OpenVault {
-        guard let contents = try FileSystem.readFile(path) else { return OpenVault(path: path) }
-        return try open(bytes: contents.bytes)
-    }
-
-    func open(bytes: [UInt8]) throws(NotionauthError) -> OpenVault {
+        guard let file = try FileSystem.RangeReader(path: path) else { return OpenVault(path: path) }
+        let source = VaultFormat.Source(size: file.size) { (offset: Int, count: Int) throws(VaultFormat.Failure) -> [UInt8] in
+            guard let bytes = file.read(offset: offset, count: count) else {
+                throw VaultFormat.Failure("the file changed size while it was read")
+            }
+            return bytes
+        }
         let sealed: VaultFormat.Sealed
         do {
-            sealed = try VaultFormat.Sealed(bytes: bytes)
+            sealed = try VaultFormat.Sealed(source: source)
         } catch {
             throw .vault(path: path, reason: error.reason)
         }
@@ -51,8 +53,8 @@ public struct Vault: Sendable {
             throw .vault(path: path, reason: wrongKeyReason(sealed.protection))
         }
         do {
-            let entries = try sealed.openIndex(dataKey: dataKey)
-            return OpenVault(path: path, sealed: sealed, entries: entries, dataKey: dataKey, keyEncryptionKey: keyEncryptionKey)
+            let index = try sealed.openIndex(dataKey: dataKey)
+            return OpenVault(path: path, sealed: sealed, index: index, dataKey: dataKey, keyEncryptionKey: keyEncryptionKey)
         } catch {
             throw .vault(path: path, reason: error.reason)
         }
@@ -175,17 +177,19 @@ func octal(_ mode: UInt32) -> String {
 public final class OpenVault {
     public let path: String
     let sealed: VaultFormat.Sealed?
-    let entries: [VaultFormat.IndexEntry]
+    let index: VaultFormat.Index?
     let dataKey: SecureBytes?
     let keyEncryptionKey: SecureBytes?
 
-    init(path: String, sealed: VaultFormat.Sealed? = nil, entries: [VaultFormat.IndexEntry] = [], dataKey: SecureBytes? = nil, keyEncryptionKey: SecureBytes? = nil) {
+    init(path: String, sealed: VaultFormat.Sealed? = nil, index: VaultFormat.Index? = nil, dataKey: SecureBytes? = nil, keyEncryptionKey: SecureBytes? = nil) {
         self.path = path
         self.sealed = sealed
-        self.entries = entries
+        self.index = index
         self.dataKey = dataKey
         self.keyEncryptionKey = keyEncryptionKey
     }
+
+    private var entries: [VaultFormat.IndexEntry] { index?.entries ?? [] }
 
     /// Whether a vault file exists at all.
     public var exists: Bool { sealed != nil }
@@ -194,14 +198,14 @@ public final class OpenVault {
 
     /// One record's plaintext, or nil when there is no record of that name.
     public func record(named name: String) throws(NotionauthError) -> [UInt8]? {
-        guard let entry = entries.first(where: { $0.name == name }) else { return nil }
+        guard let entry = index?.entry(named: name) else { return nil }
         return try open(entry)
     }
 
     private func open(_ entry: VaultFormat.IndexEntry) throws(NotionauthError) -> [UInt8] {
-        guard let sealed, let dataKey else { return [] }
+        guard let sealed, let index, let dataKey else { return [] }
         do {
-            return try sealed.openRecord(entry, dataKey: dataKey)
+            return try sealed.openRecord(entry, in: index, dataKey: dataKey)
         } catch {
             throw .vault(path: path, reason: error.reason)
         }

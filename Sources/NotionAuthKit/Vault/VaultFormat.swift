@@ -1,8 +1,7 @@
 /// The vault file format, version 1, as specified in notionauth-vault(5).
 ///
 /// Records are encrypted one by one and listed in an encrypted index, so reading one
-/// connection decrypts the index and that record only: the cost of `get` does not grow
-/// with the number of connections. Every byte of the file is authenticated: the header is
+/// connection reads and decrypts the header, the index and that record only. Every byte of the file is authenticated: the header is
 /// the additional data of the data key, the index and every record, and the index fixes
 /// every record's length and nonce, so the file's exact size is known.
 public enum VaultFormat {
@@ -43,20 +42,44 @@ public enum VaultFormat {
 
     public struct IndexEntry: Sendable {
         public var name: String
+        var position: Int
         var offset: Int
         var length: Int
-        var nonce: ArraySlice<UInt8>
     }
 
-    /// A vault file that has been checked for shape but not yet decrypted.
+    /// Where a sealed vault's bytes come from: a whole buffer, or an open file read in
+    /// ranges so that `get` never reads the records it does not need.
+    public struct Source {
+        let size: Int
+        let read: (_ offset: Int, _ count: Int) throws(Failure) -> [UInt8]
+
+        public init(bytes: [UInt8]) {
+            size = bytes.count
+            read = { (offset: Int, count: Int) throws(Failure) -> [UInt8] in Array(bytes[offset..<(offset + count)]) }
+        }
+
+        init(size: Int, read: @escaping (_ offset: Int, _ count: Int) throws(Failure) -> [UInt8]) {
+            self.size = size
+            self.read = read
+        }
+    }
+
+    /// A vault file whose header has been checked but nothing decrypted yet.
     public struct Sealed {
-        let bytes: [UInt8]
+        let source: Source
+        let header: [UInt8]
         public let protection: Protection
+        let indexLength: Int
 
         init(bytes: [UInt8]) throws(Failure) {
-            guard bytes.count >= headerSize else {
-                throw Failure(bytes.isEmpty ? "the file is empty" : "the file is truncated (\(bytes.count) bytes)")
+            try self.init(source: Source(bytes: bytes))
+        }
+
+        init(source: Source) throws(Failure) {
+            guard source.size >= headerSize else {
+                throw Failure(source.size == 0 ? "the file is empty" : "the file is truncated (\(source.size) bytes)")
             }
+            let bytes = try source.read(0, headerSize)
             guard Array(bytes[0..<8]) == magic else { throw Failure("not a notionauth vault (bad magic bytes)") }
             let fileVersion = readUInt16(bytes, at: 8)
             guard fileVersion == version else {
@@ -81,66 +104,107 @@ public enum VaultFormat {
             case let other:
                 throw Failure("unknown protection \(other)")
             }
-            let indexLength = Int(readUInt32(bytes, at: 136))
-            guard indexLength >= Sodium.tagBytes + 4, headerSize + indexLength <= bytes.count else {
+            indexLength = Int(readUInt32(bytes, at: 136))
+            guard indexLength >= Sodium.tagBytes + 4 + recordNoncePrefixSize, headerSize + indexLength <= source.size else {
                 throw Failure("the file is truncated or its index length is wrong")
             }
-            self.bytes = bytes
+            self.source = source
+            self.header = bytes
         }
-
-        var header: ArraySlice<UInt8> { bytes[0..<headerSize] }
 
         /// The data key, or nil when the key-encryption key is wrong or the header was altered.
         public func unwrapDataKey(with keyEncryptionKey: SecureBytes) -> SecureBytes? {
-            Sodium.openKey(bytes[64..<112], additionalData: bytes[0..<64], nonce: bytes[40..<64], key: keyEncryptionKey)
+            Sodium.openKey(header[64..<112], additionalData: header[0..<64], nonce: header[40..<64], key: keyEncryptionKey)
         }
 
-        /// Decrypts and parses the index, and checks that the records fill the rest of the file exactly.
-        func openIndex(dataKey: SecureBytes) throws(Failure) -> [IndexEntry] {
-            let indexLength = Int(readUInt32(bytes, at: 136))
-            let ciphertext = bytes[headerSize..<(headerSize + indexLength)]
-            guard let plain = Sodium.open(ciphertext, additionalData: header, nonce: bytes[112..<136], key: dataKey) else {
+        /// Decrypts the index and checks that the records it lists fill the rest of the file exactly.
+        func openIndex(dataKey: SecureBytes) throws(Failure) -> Index {
+            let ciphertext = try source.read(headerSize, indexLength)
+            guard let plain = Sodium.open(ciphertext[...], additionalData: header[...], nonce: header[112..<136], key: dataKey) else {
                 throw Failure("the index does not authenticate (the file was altered)")
             }
-            var reader = ByteReader(plain)
-            var entries: [IndexEntry] = []
-            var offset = headerSize + indexLength
-            func malformed(_ failure: Failure) -> Failure { Failure("the index is malformed: \(failure.reason)") }
-            do throws(Failure) {
-                let count = try reader.uint32()
-                entries.reserveCapacity(Int(min(count, 1 << 20)))
-                for _ in 0..<count {
-                    let nameLength = Int(try reader.uint16())
-                    let nameBytes = try reader.bytes(nameLength)
-                    let length = Int(try reader.uint32())
-                    let nonce = try reader.bytes(Sodium.nonceBytes)
-                    guard length >= Sodium.tagBytes else { throw Failure("a record is shorter than its tag") }
-                    entries.append(IndexEntry(name: String(decoding: nameBytes, as: UTF8.self), offset: offset, length: length, nonce: nonce))
-                    offset += length
-                    guard offset <= bytes.count else { throw Failure("the file is truncated") }
-                }
-                guard reader.isAtEnd else { throw Failure("the index has trailing bytes") }
-            } catch {
-                throw malformed(error)
-            }
-            guard offset == bytes.count else {
-                throw Failure(offset > bytes.count ? "the file is truncated" : "the file has trailing bytes")
-            }
-            return entries
+            return try Index(plain: plain, recordsStart: headerSize + indexLength, fileSize: source.size)
         }
 
         /// Decrypts one record; fails if its bytes, its place or the header were altered.
-        func openRecord(_ entry: IndexEntry, dataKey: SecureBytes) throws(Failure) -> [UInt8] {
-            let ciphertext = bytes[entry.offset..<(entry.offset + entry.length)]
-            guard let plain = Sodium.open(ciphertext, additionalData: recordAdditionalData(entry.name), nonce: entry.nonce, key: dataKey) else {
+        func openRecord(_ entry: IndexEntry, in index: Index, dataKey: SecureBytes) throws(Failure) -> [UInt8] {
+            let ciphertext = try source.read(entry.offset, entry.length)
+            let nonce = index.recordNonce(position: entry.position)
+            guard let plain = Sodium.open(ciphertext[...], additionalData: ArraySlice(header + Array(entry.name.utf8)), nonce: nonce[...], key: dataKey) else {
                 throw Failure("record '\(entry.name)' does not authenticate (the file was altered)")
             }
             return plain
         }
+    }
 
-        func recordAdditionalData(_ name: String) -> ArraySlice<UInt8> {
-            ArraySlice(Array(header) + Array(name.utf8))
+    static let recordNoncePrefixSize = 16
+
+    /// The decrypted index: u32 count, a 16-byte record-nonce prefix, then per record a u16
+    /// name length, the name and a u32 ciphertext length. Entries are parsed on demand so
+    /// finding one record does not build a string for every other.
+    struct Index {
+        let plain: [UInt8]
+        let count: Int
+        /// Byte offset in `plain` of each entry, and file offset of each record.
+        let entryStarts: [Int]
+        let recordOffsets: [Int]
+
+        init(plain: [UInt8], recordsStart: Int, fileSize: Int) throws(Failure) {
+            self.plain = plain
+            count = Int(readUInt32(plain, at: 0))
+            var entryStarts: [Int] = []
+            var recordOffsets: [Int] = []
+            entryStarts.reserveCapacity(min(count, plain.count / 7))
+            recordOffsets.reserveCapacity(min(count, plain.count / 7))
+            var position = 4 + recordNoncePrefixSize
+            var offset = recordsStart
+            for _ in 0..<count {
+                guard position + 2 <= plain.count else { throw Failure("the index is malformed: it ends early") }
+                let nameLength = Int(readUInt16(plain, at: position))
+                guard position + 2 + nameLength + 4 <= plain.count else { throw Failure("the index is malformed: it ends early") }
+                let length = Int(readUInt32(plain, at: position + 2 + nameLength))
+                guard length >= Sodium.tagBytes else { throw Failure("the index is malformed: a record is shorter than its tag") }
+                entryStarts.append(position)
+                recordOffsets.append(offset)
+                offset += length
+                guard offset <= fileSize else { throw Failure("the file is truncated") }
+                position += 2 + nameLength + 4
+            }
+            guard position == plain.count else { throw Failure("the index is malformed: it has trailing bytes") }
+            guard offset == fileSize else { throw Failure("the file has trailing bytes") }
+            self.entryStarts = entryStarts
+            self.recordOffsets = recordOffsets
         }
+
+        func recordNonce(position: Int) -> [UInt8] {
+            var nonce = Array(plain[4..<(4 + recordNoncePrefixSize)])
+            appendUInt64(&nonce, UInt64(position))
+            return nonce
+        }
+
+        private func nameBytes(at position: Int) -> ArraySlice<UInt8> {
+            let start = entryStarts[position]
+            let length = Int(readUInt16(plain, at: start))
+            return plain[(start + 2)..<(start + 2 + length)]
+        }
+
+        private func entry(at position: Int) -> IndexEntry {
+            let name = nameBytes(at: position)
+            let lengthAt = name.endIndex
+            return IndexEntry(
+                name: String(decoding: name, as: UTF8.self), position: position,
+                offset: recordOffsets[position], length: Int(readUInt32(plain, at: lengthAt)))
+        }
+
+        func entry(named name: String) -> IndexEntry? {
+            let target = Array(name.utf8)
+            for position in 0..<count where nameBytes(at: position).elementsEqual(target) {
+                return entry(at: position)
+            }
+            return nil
+        }
+
+        var entries: [IndexEntry] { (0..<count).map(entry(at:)) }
     }
 
     /// Encrypts `records` (name → plaintext) into a complete file, with fresh nonces throughout.
@@ -174,14 +238,21 @@ public enum VaultFormat {
 
         var index: [UInt8] = []
         appendUInt32(&index, UInt32(sorted.count))
-        let nonces = sorted.map { _ in Sodium.randomBytes(Sodium.nonceBytes) }
-        for (record, nonce) in zip(sorted, nonces) {
+        // Record nonces are this fresh random prefix and the record's position: unique within
+        // the file, and across writes as unlikely to repeat as any random 128 bits.
+        let prefix = Sodium.randomBytes(recordNoncePrefixSize)
+        index += prefix
+        let nonces = sorted.indices.map { position in
+            var nonce = prefix
+            appendUInt64(&nonce, UInt64(position))
+            return nonce
+        }
+        for record in sorted {
             let name = Array(record.name.utf8)
             precondition(name.count <= maxNameLength, "record name too long")
             appendUInt16(&index, UInt16(name.count))
             index += name
             appendUInt32(&index, UInt32(record.plaintext.count + Sodium.tagBytes))
-            index += nonce
         }
         appendUInt32(&header, UInt32(index.count + Sodium.tagBytes))
         precondition(header.count == headerSize)
@@ -192,31 +263,6 @@ public enum VaultFormat {
             file += Sodium.seal(record.plaintext, additionalData: header + Array(record.name.utf8), nonce: nonce, key: dataKey)
         }
         return file
-    }
-}
-
-private struct ByteReader {
-    let data: [UInt8]
-    var position = 0
-
-    init(_ data: [UInt8]) { self.data = data }
-
-    var isAtEnd: Bool { position == data.count }
-
-    mutating func bytes(_ count: Int) throws(VaultFormat.Failure) -> ArraySlice<UInt8> {
-        guard count <= data.count - position else { throw VaultFormat.Failure("it ends early") }
-        defer { position += count }
-        return data[position..<(position + count)]
-    }
-
-    mutating func uint16() throws(VaultFormat.Failure) -> UInt16 {
-        let b = try bytes(2)
-        return UInt16(b[b.startIndex]) | UInt16(b[b.startIndex + 1]) << 8
-    }
-
-    mutating func uint32() throws(VaultFormat.Failure) -> UInt32 {
-        let b = try bytes(4)
-        return readUInt32(Array(b), at: 0)
     }
 }
 

@@ -55,7 +55,7 @@ final class Sandbox: @unchecked Sendable {
             now: { now },
             http: AsyncHTTPTransport(),
             openBrowser: { _ in false })
-        let status = await Runner.run(arguments, context: context)
+        let status = Runner.run(arguments, context: context)
         return RunResult(status: status, stdout: stdout.text, stderr: stderr.text)
     }
 

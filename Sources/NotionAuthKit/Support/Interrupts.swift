@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Ctrl-C and SIGTERM end notionauth with status 130 after restoring the terminal (a
+/// no-echo prompt may be open). Writes in progress are safe: the vault is replaced by
+/// rename, so an interrupted write leaves the previous vault in place.
+public enum Interrupts {
+    public static func install() {
+        signal(SIGINT, interrupted)
+        signal(SIGTERM, interrupted)
+    }
+}
+
+/// The terminal settings to restore if interrupted during a no-echo prompt.
+nonisolated(unsafe) var savedTerminal: (fd: Int32, settings: termios)?
+
+private func interrupted(_ signal: Int32) {
+    if let saved = savedTerminal {
+        var settings = saved.settings
+        tcsetattr(saved.fd, TCSANOW, &settings)
+        _ = write(saved.fd, "\n", 1)
+    }
+    _exit(ExitStatus.interrupted.rawValue)
+}
