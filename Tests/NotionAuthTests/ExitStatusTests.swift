@@ -19,11 +19,26 @@ import Testing
         #expect(try await sandbox.run(["get", "notion"]).status == 1)
     }
 
-    @Test func interruptedIs130() async throws {
+    @Test func interruptWhileWaitingForInputExits130AndLeavesTheVaultAlone() async throws {
         let sandbox = try Sandbox()
-        #expect(ExitStatus.interrupted.rawValue == 130)
-        #expect(NotionauthError.interrupted.exitStatus == .interrupted)
-        _ = sandbox
+        #expect(try await sandbox.run(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_before_interrupt_abcdef").status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: sandbox.vaultPath))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Binary.notionauth)
+        process.arguments = ["login", "notion", "--with-token", "--no-verify", "--connection", "other"]
+        process.environment = sandbox.environment
+        let input = Pipe()
+        process.standardInput = input
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The token never arrives: the write end stays open until after the signal.
+        try await Task.sleep(nanoseconds: 300_000_000)
+        kill(process.processIdentifier, SIGINT)
+        try await Binary.wait(process, timeoutSeconds: 10)
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 130)
+        try input.fileHandleForWriting.close()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.vaultPath)) == before)
     }
 
     @Test func errorsGoToStderrAsErrorLinesOrJSON() async throws {

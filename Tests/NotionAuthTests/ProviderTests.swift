@@ -61,6 +61,17 @@ import Testing
         #expect(overridden.definition == (try ProviderRegistry(overridesDirectory: "/nonexistent").resolve(name: "notion").definition))
     }
 
+    @Test func inspectRedirectedStraightIntoTheOverrideFileWorks() async throws {
+        let sandbox = try Sandbox()
+        try FileManager.default.createDirectory(atPath: sandbox.providersDirectory, withIntermediateDirectories: true)
+        let path = sandbox.providersDirectory + "/notion.json"
+        let result = try await Binary.run("/bin/sh", ["-c", "\"$0\" inspect notion > \"$1\"", Binary.notionauth, path], environment: sandbox.environment, directory: sandbox.root)
+        #expect(result.status == 0, "\(result.stderr)")
+        let overridden = try ProviderRegistry(overridesDirectory: sandbox.providersDirectory).resolve(name: "notion")
+        #expect(overridden.source == .override)
+        #expect(overridden.definition == (try ProviderRegistry(overridesDirectory: "/nonexistent").resolve(name: "notion").definition))
+    }
+
     @Test func userFileAddsAProvider() async throws {
         let sandbox = try Sandbox()
         let json = try String(contentsOfFile: Self.providersDirectory + "/notion.json", encoding: .utf8)

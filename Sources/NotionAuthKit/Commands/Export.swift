@@ -23,7 +23,13 @@ enum ExportCommand {
                 .filter { $0.hasPrefix("connection/") && $0.hasSuffix(suffix) }
                 .map { String($0.dropFirst("connection/".count).dropLast(suffix.count)) }
             for name in providers {
-                let provider = try session.provider(name).definition
+                let provider: ProviderDefinition
+                do {
+                    provider = try session.provider(name).definition
+                } catch .providerNotFound {
+                    session.warn("skipping \(name): its provider definition is gone")
+                    continue
+                }
                 guard let connection = try vault.connection(provider: name, name: options.connection) else { continue }
                 let status = connection.effectiveStatus(now: session.now)
                 guard status == .connected else {

@@ -3,7 +3,12 @@
 /// nothing until edited.
 enum InspectCommand {
     static func run(provider name: String, session: Session) throws(NotionauthError) -> ExitStatus {
-        let resolved = try session.provider(name)
+        // `inspect notion > <config>/providers/notion.json`: the shell has already created
+        // the (empty) override we are asked to write, so it must not be read as one.
+        let overridePath = "\(session.providers.overridesDirectory)/\(name).json"
+        let resolved = FileSystem.isStandardOutput(overridePath)
+            ? try ProviderRegistry(overridesDirectory: "").resolveBundled(name: name)
+            : try session.provider(name)
         session.output(resolved.definition.json.encoded(pretty: true) + "\n")
         return .success
     }

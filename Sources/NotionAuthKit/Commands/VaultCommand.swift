@@ -43,6 +43,10 @@ enum VaultCommand {
 
     private static func verify(_ session: Session) throws(NotionauthError) -> ExitStatus {
         let open = try session.vault.open()
+        guard open.exists else {
+            session.info("There is no vault at \(session.vault.path) yet; nothing to verify.")
+            return .success
+        }
         let records = try open.allRecords()
         _ = try open.connections()
         session.info("The vault \(session.vault.path) is intact: \(records.count) records decrypted and authenticated.")
@@ -74,9 +78,10 @@ enum VaultCommand {
             guard case .passphrase? = contents.protection else {
                 throw .failure("the vault is already protected by a key file")
             }
-            contents.rekey = (.key, try vault.createKeyFile())
+            contents.rekey = (.key, try vault.keyForKeyProtection())
         }
-        session.info("The vault is now protected by the key file \(vault.keyPath).")
+        let source = vault.keys.environmentKey != nil ? "the key in NOTIONAUTH_VAULT_KEY" : "the key file \(vault.keyPath)"
+        session.info("The vault is now protected by \(source).")
         return .success
     }
 }

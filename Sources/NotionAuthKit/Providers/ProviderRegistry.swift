@@ -47,6 +47,11 @@ public struct ProviderRegistry: Sendable {
             let source: ResolvedProvider.Source = Self.bundledJSON(named: name) == nil ? .user : .override
             return ResolvedProvider(definition: definition, source: source, file: path, warnings: warnings)
         }
+        return try resolveBundled(name: name)
+    }
+
+    /// The definition compiled into the binary, ignoring any override file.
+    public func resolveBundled(name: String) throws(NotionauthError) -> ResolvedProvider {
         guard let tree = BundledProviders.tree(named: name) else {
             throw .providerNotFound(name, suggestion: suggestion(for: name))
         }

@@ -79,6 +79,14 @@ public enum FileSystem {
         }
     }
 
+    /// Whether standard output is the file at `path` (a shell redirection into it).
+    public static func isStandardOutput(_ path: String) -> Bool {
+        var out = stat()
+        var file = stat()
+        guard fstat(1, &out) == 0, stat(path, &file) == 0 else { return false }
+        return out.st_dev == file.st_dev && out.st_ino == file.st_ino
+    }
+
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }

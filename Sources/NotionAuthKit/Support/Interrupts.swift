@@ -11,6 +11,12 @@ public enum Interrupts {
     public static func install() {
         signal(SIGINT, interrupted)
         signal(SIGTERM, interrupted)
+        // A parent may have blocked them, and the mask survives exec.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &set, nil)
     }
 }
 

@@ -228,10 +228,8 @@ extension OpenVault {
     /// Every connection, in record-name order (provider, then connection name).
     public func connections() throws(NotionauthError) -> [Connection] {
         var result: [Connection] = []
-        for name in recordNames where name.hasPrefix("connection/") {
-            if let bytes = try record(named: name) {
-                result.append(try decodeRecord(bytes, name: name, path: path, as: Connection.init(fields:)))
-            }
+        for (name, bytes) in try records(withPrefix: "connection/") {
+            result.append(try decodeRecord(bytes, name: name, path: path, as: Connection.init(fields:)))
         }
         return result
     }

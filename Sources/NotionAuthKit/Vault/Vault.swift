@@ -83,7 +83,9 @@ public struct Vault: Sendable {
         if keyEncryptionKey == nil {
             keyEncryptionKey = try keyForNewVault()
         }
-        let dataKey = current.dataKey ?? SecureBytes.random(count: Sodium.keyBytes)
+        // A change of protection also gets a new data key, so an old copy of the file and
+        // the old key (a deleted key file, a former passphrase) open nothing written since.
+        let dataKey = contents.rekey == nil ? current.dataKey ?? SecureBytes.random(count: Sodium.keyBytes) : SecureBytes.random(count: Sodium.keyBytes)
         let file = VaultFormat.seal(
             records: contents.records.map { ($0.key, $0.value) },
             protection: protection,
@@ -91,10 +93,17 @@ public struct Vault: Sendable {
             dataKey: dataKey)
         try FileSystem.writeAtomically(path, bytes: file)
         if contents.rekey != nil, case .passphrase = protection {
-            // The key file no longer opens anything; leaving it would only leak a stale key.
+            // The key file no longer opens anything written from now on.
             try FileSystem.remove(keyPath)
         }
         return result
+    }
+
+    /// The key for a vault being switched to key protection: NOTIONAUTH_VAULT_KEY when set
+    /// (it would take precedence when reading anyway), else a new key file.
+    public func keyForKeyProtection() throws(NotionauthError) -> SecureBytes {
+        if let environmentKey = keys.environmentKey { return try decodeEnvironmentKey(environmentKey) }
+        return try createKeyFile()
     }
 
     /// Writes a fresh random key file (0600) for a new key-protected vault, and returns the key.
@@ -213,11 +222,20 @@ public final class OpenVault {
 
     /// Every record decrypted, which also proves the whole file intact.
     public func allRecords() throws(NotionauthError) -> [String: [UInt8]] {
-        var records: [String: [UInt8]] = [:]
-        for entry in entries {
-            records[entry.name] = try open(entry)
+        var all: [String: [UInt8]] = [:]
+        for (name, bytes) in try records(withPrefix: "") {
+            all[name] = bytes
         }
-        return records
+        return all
+    }
+
+    /// The records whose names start with `prefix`, in name order, each decrypted once.
+    public func records(withPrefix prefix: String) throws(NotionauthError) -> [(name: String, bytes: [UInt8])] {
+        var result: [(name: String, bytes: [UInt8])] = []
+        for entry in entries where entry.name.hasPrefix(prefix) {
+            result.append((entry.name, try open(entry)))
+        }
+        return result
     }
 }
 
