@@ -38,19 +38,32 @@ public struct CommandSpec: Sendable {
 
     public static let all: [CommandSpec] = [
         CommandSpec(
-            name: "login", synopsis: "login PROVIDER [--connection NAME] [--with-token [--no-verify]] [--force]",
+            name: "login", synopsis: "login PROVIDER [--connection NAME] [--with-token [--no-verify]] [--no-browser] [--port N] [--timeout SECONDS] [--client-id ID [--client-secret-stdin]] [--reset-client] [--force]",
             summary: "log in to a provider and store the credential in the vault",
             options: [
                 connection,
                 Option("with-token", "read a token from standard input (or a no-echo prompt) instead of a browser login"),
                 Option("no-verify", "with --with-token: store the token without checking it with the provider"),
-                Option("force", "replace a connection that is already logged in"),
+                Option("no-browser", "print the URL to open, but do not open a browser"),
+                Option("port", value: "N", "listen for the browser on port N (default 7998; the redirect URI must match)"),
+                Option("timeout", value: "SECONDS", "give up waiting for the browser after SECONDS (default 300)"),
+                Option("client-id", value: "ID", "the OAuth client ID of your public integration"),
+                Option("client-secret-stdin", "read the OAuth client secret from standard input"),
+                Option("reset-client", "forget the stored client credentials (or MCP registration) first"),
+                Option("force", "log in again even if the connection is already logged in"),
             ],
             minPositionals: 1, maxPositionals: 1,
             details: """
+            Browser login listens on http://127.0.0.1:7998/auth/callback/oauth (NOTION_REDIRECT_URI moves it):
+            register exactly that redirect URI in your Notion public integration. The client ID and secret
+            come from --client-id with --client-secret-stdin, NOTION_CLIENT_ID and NOTION_CLIENT_SECRET, an
+            earlier login, or a page in the browser. notion-mcp registers itself: nothing to set up.
+
             Examples:
+              notionauth login notion
+              notionauth login notion-mcp --connection agent
               echo "$NOTION_TOKEN" | notionauth login notion --with-token
-              notionauth login notion --with-token --connection work
+              printf %s "$SECRET" | notionauth login notion --client-id "$ID" --client-secret-stdin --no-browser
             """),
         CommandSpec(
             name: "get", synopsis: "get PROVIDER [--connection NAME] [--field FIELD] [--show-secrets]",

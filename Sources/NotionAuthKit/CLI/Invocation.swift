@@ -14,6 +14,13 @@ public struct LoginOptions: Equatable, Sendable {
     public var withToken = false
     public var noVerify = false
     public var force = false
+    public var noBrowser = false
+    /// Overrides the redirect URI's port (7998 by default).
+    public var port: Int?
+    public var timeoutSeconds = 300
+    public var clientID: String?
+    public var clientSecretStdin = false
+    public var resetClient = false
 }
 
 public struct GetOptions: Equatable, Sendable {
@@ -183,6 +190,22 @@ public enum ArgumentParser {
             options.withToken = parsed.flag("with-token")
             options.noVerify = parsed.flag("no-verify")
             options.force = parsed.flag("force")
+            options.noBrowser = parsed.flag("no-browser")
+            options.clientSecretStdin = parsed.flag("client-secret-stdin")
+            options.resetClient = parsed.flag("reset-client")
+            options.clientID = parsed.value("client-id")
+            if let port = parsed.value("port") {
+                guard let value = Int(port), value >= 1, value <= 65535 else {
+                    throw .usage("--port needs a port number from 1 to 65535", command: name)
+                }
+                options.port = value
+            }
+            if let timeout = parsed.value("timeout") {
+                guard let value = Int(timeout), value >= 1 else {
+                    throw .usage("--timeout needs a whole number of seconds", command: name)
+                }
+                options.timeoutSeconds = value
+            }
             if options.noVerify && !options.withToken {
                 throw .usage("--no-verify goes with --with-token", command: name)
             }

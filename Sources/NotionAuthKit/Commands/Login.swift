@@ -1,12 +1,132 @@
 /// `notionauth login PROVIDER …`
 enum LoginCommand {
     static func run(_ options: LoginOptions, session: Session) throws(NotionauthError) -> ExitStatus {
-        let resolved = try session.provider(options.provider)
-        let provider = resolved.definition
+        let provider = try session.provider(options.provider).definition
         if options.withToken {
             return try loginWithToken(options, provider: provider, session: session)
         }
-        throw .usage("browser login is not available yet; use --with-token", command: "login")
+        if options.resetClient {
+            try session.vault.update { (contents: inout VaultContents) throws(NotionauthError) in
+                contents.removeClientCredentials(provider: provider.name)
+            }
+        }
+        if !options.force, let existing = try session.vault.open().connection(provider: provider.name, name: options.connection),
+           existing.effectiveStatus(now: session.now) == .connected {
+            let workspace = existing.workspaceName.map { " (workspace \($0))" } ?? ""
+            session.info("Already logged in to \(provider.displayName)\(workspace) as connection '\(existing.name)'; use --force to log in again.")
+            return .success
+        }
+        let target = try RedirectTarget.resolve(environment: session.context.environment, port: options.port)
+        let browser = BrowserLogin(session: session, provider: provider, target: target, openBrowser: !options.noBrowser, timeoutSeconds: options.timeoutSeconds)
+
+        let connection: Connection
+        let client: ClientCredentials
+        var storeClient: Bool
+        if provider.flows.contains(.dynamicRegistration) {
+            (connection, client) = try loginWithRegistration(options, provider: provider, target: target, browser: browser, session: session)
+            storeClient = true
+        } else if provider.flows.contains(.authorizationCode) {
+            let (given, fromUser) = try clientCredentials(options, provider: provider, session: session)
+            (connection, client) = try loginWithCode(options, provider: provider, client: given, target: target, browser: browser, session: session)
+            storeClient = fromUser || given == nil
+        } else {
+            throw .usage("\(provider.name) takes tokens only; run `notionauth login \(provider.name) --with-token`", command: "login")
+        }
+        try session.vault.update { (contents: inout VaultContents) throws(NotionauthError) in
+            contents.store(connection)
+            if storeClient { contents.store(client) }
+        }
+        let workspace = connection.workspaceName.map { " workspace \($0)" } ?? ""
+        session.info("Logged in to \(provider.displayName)\(workspace) as connection '\(connection.name)'.")
+        return .success
+    }
+
+    /// Client credentials, first found wins: --client-id with --client-secret-stdin (or the
+    /// secret's variable), the provider's variables, the vault; nil means the first-run page.
+    /// `fromUser` says whether they were just given and so should be kept for next time.
+    static func clientCredentials(_ options: LoginOptions, provider: ProviderDefinition, session: Session) throws(NotionauthError) -> (ClientCredentials?, fromUser: Bool) {
+        let environment = session.context.environment
+        let secretFromEnvironment = provider.clientSecretEnvironment.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+        if let id = options.clientID {
+            var secret = secretFromEnvironment
+            if options.clientSecretStdin {
+                var bytes = session.context.readStandardInput()
+                defer { for i in bytes.indices { bytes[i] = 0 } }
+                secret = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
+            }
+            guard let secret, !secret.isEmpty else {
+                throw .usage("--client-id needs the secret on standard input (--client-secret-stdin)\(provider.clientSecretEnvironment.map { " or in \($0)" } ?? "")", command: "login")
+            }
+            return (ClientCredentials(provider: provider.name, clientID: id, clientSecret: secret), true)
+        }
+        if options.clientSecretStdin {
+            throw .usage("--client-secret-stdin goes with --client-id", command: "login")
+        }
+        if let idName = provider.clientIDEnvironment, let id = environment[idName], !id.isEmpty, let secret = secretFromEnvironment {
+            return (ClientCredentials(provider: provider.name, clientID: id, clientSecret: secret), false)
+        }
+        return (try session.vault.open().clientCredentials(provider: provider.name), false)
+    }
+
+    /// Notion's public-integration flow: authorization code, client authenticated as the
+    /// definition says (HTTP Basic for Notion), PKCE only where the definition supports it.
+    static func loginWithCode(_ options: LoginOptions, provider: ProviderDefinition, client: ClientCredentials?, target: RedirectTarget, browser: BrowserLogin, session: Session) throws(NotionauthError) -> (Connection, ClientCredentials) {
+        let oauth = provider.oauth!
+        let pkce = oauth.pkce ? PKCE() : nil
+        let api = ProviderAPI(definition: provider, context: session.context)
+        let endpoint = TokenEndpoint(url: oauth.tokenURL!, oauth: oauth, versionHeaders: api.versionHeaders, context: session.context, providerName: provider.displayName)
+        return try browser.run(
+            client: client,
+            authorizeURL: { client, state in
+                var parameters = [("client_id", client.clientID), ("redirect_uri", target.uri), ("response_type", "code"), ("state", state)]
+                parameters += oauth.authorizeParams.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                if !oauth.scopes.isEmpty { parameters.append(("scope", oauth.scopes.joined(separator: " "))) }
+                if let pkce { parameters += [("code_challenge", pkce.challenge), ("code_challenge_method", "S256")] }
+                return URLEncoding.url(oauth.authorizationURL!, parameters)
+            },
+            exchange: { (code, client) throws(NotionauthError) -> Connection in
+                var parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", target.uri)]
+                if let pkce { parameters.append(("code_verifier", pkce.verifier)) }
+                let response = try endpoint.request(parameters, client: client)
+                return Connection(provider: provider.name, name: options.connection, tokenResponse: response, clientID: client.clientID, now: session.now)
+            })
+    }
+
+    /// Notion MCP: discover the authorization server, register a public client once (kept
+    /// in the vault), then authorization code with PKCE S256 and the resource indicator.
+    static func loginWithRegistration(_ options: LoginOptions, provider: ProviderDefinition, target: RedirectTarget, browser: BrowserLogin, session: Session) throws(NotionauthError) -> (Connection, ClientCredentials) {
+        var client = try session.vault.open().clientCredentials(provider: provider.name)
+        var server = client.flatMap(AuthorizationServer.init(client:))
+        // A registration is bound to its redirect URI; a new port needs a new one.
+        if client?.redirectURI != target.uri || server == nil {
+            let discovered = try AuthorizationServer.discover(provider: provider, context: session.context)
+            client = try discovered.register(redirectURI: target.uri, provider: provider, context: session.context)
+            server = discovered
+        }
+        guard let client, let server else { throw .failure("registration failed") }
+        let pkce = PKCE()
+        var oauth = provider.oauth!
+        oauth.clientAuth = .none
+        let endpoint = TokenEndpoint(url: server.tokenEndpoint, oauth: oauth, versionHeaders: [], context: session.context, providerName: provider.displayName)
+        let scopes = !oauth.scopes.isEmpty ? oauth.scopes : server.scopesSupported
+        return try browser.run(
+            client: client,
+            authorizeURL: { client, state in
+                var parameters = [
+                    ("response_type", "code"), ("client_id", client.clientID), ("redirect_uri", target.uri), ("state", state),
+                    ("code_challenge", pkce.challenge), ("code_challenge_method", "S256"),
+                ]
+                if !scopes.isEmpty { parameters.append(("scope", scopes.joined(separator: " "))) }
+                if let resource = server.resource { parameters.append(("resource", resource)) }
+                parameters += oauth.authorizeParams.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                return URLEncoding.url(server.authorizationEndpoint, parameters)
+            },
+            exchange: { (code, client) throws(NotionauthError) -> Connection in
+                var parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", target.uri), ("code_verifier", pkce.verifier)]
+                if let resource = server.resource { parameters.append(("resource", resource)) }
+                let response = try endpoint.request(parameters, client: client)
+                return Connection(provider: provider.name, name: options.connection, tokenResponse: response, clientID: client.clientID, now: session.now)
+            })
     }
 
     /// Stores a token read from standard input (never argv), checked with the identity

@@ -112,11 +112,12 @@ public enum Sodium {
     public static var interactiveOpsLimit: UInt64 { UInt64(crypto_pwhash_opslimit_interactive()) }
     public static var interactiveMemLimit: UInt64 { UInt64(crypto_pwhash_memlimit_interactive()) }
 
-    /// Standard base64 with padding (RFC 4648 §4), as used in key files and NOTIONAUTH_VAULT_KEY.
-    public static func base64Encode(_ raw: UnsafeRawBufferPointer) -> String {
+    /// Standard base64 with padding (RFC 4648 §4), as used in key files and NOTIONAUTH_VAULT_KEY,
+    /// or with `urlSafe` base64url without padding (§5).
+    public static func base64Encode(_ raw: UnsafeRawBufferPointer, urlSafe: Bool = false) -> String {
         ensureInitialized()
         do {
-            let variant = Int32(sodium_base64_VARIANT_ORIGINAL)
+            let variant = Int32(urlSafe ? sodium_base64_VARIANT_URLSAFE_NO_PADDING : sodium_base64_VARIANT_ORIGINAL)
             let length = sodium_base64_encoded_len(raw.count, variant)
             var out = [CChar](repeating: 0, count: length)
             _ = sodium_bin2base64(&out, length, raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count, variant)

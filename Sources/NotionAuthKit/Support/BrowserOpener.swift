@@ -1,4 +1,36 @@
-/// Opens URLs in the user's browser (used by browser login).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Opens URLs in the user's browser: `$BROWSER`, else `xdg-open`.
 enum BrowserOpener {
-    static func open(_ url: String) -> Bool { false }
+    /// No display, or a session over SSH: a browser would open far from the person, if at all.
+    static func mayOpen(environment: [String: String]) -> Bool {
+        if !(environment["SSH_CONNECTION"] ?? "").isEmpty || !(environment["SSH_TTY"] ?? "").isEmpty { return false }
+        #if os(Linux)
+        return !(environment["DISPLAY"] ?? "").isEmpty || !(environment["WAYLAND_DISPLAY"] ?? "").isEmpty
+        #else
+        return true
+        #endif
+    }
+
+    static func open(_ url: String) -> Bool {
+        let browser = ProcessEnvironment.current()["BROWSER"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? "xdg-open"
+        return spawn(browser, [url])
+    }
+
+    /// Starts `program` (searched in PATH) with its output discarded; does not wait for it.
+    static func spawn(_ program: String, _ arguments: [String]) -> Bool {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        return posix_spawnp(&pid, program, &actions, nil, argv, environ) == 0
+    }
 }

@@ -1,0 +1,261 @@
+import Dispatch
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// What the browser brought to the listener, for the login flow to act on. Each carries a
+/// `respond` that writes the page the browser is still waiting for.
+public enum CallbackEvent {
+    /// The provider redirected back with a code and the expected state.
+    case code(String, respond: @Sendable (CallbackReply) -> Void)
+    /// The provider redirected back with an error (`access_denied`, …) and the expected state.
+    case providerError(code: String, description: String?, respond: @Sendable (CallbackReply) -> Void)
+    /// The person submitted client credentials on the first-run page.
+    case clientCredentials(id: String, secret: String, respond: @Sendable (CallbackReply) -> Void)
+}
+
+public enum CallbackReply: Sendable {
+    case page(status: Int, html: String)
+    case redirect(String)
+}
+
+/// The loopback HTTP server of a browser login. It is bound to an IP literal, answers 404
+/// to stray paths and 400 to callbacks without the right `state` while it keeps waiting,
+/// and hands the flow only what belongs to this login.
+public final class CallbackListener: @unchecked Sendable {
+    // @unchecked: `events` and `closed` are guarded by `lock`.
+    public let callbackPath: String
+    let state: String
+    let firstRunPage: String?
+    let csrfToken: String
+    let origin: String
+    private let channel: Channel
+    private let lock = Lock()
+    private var events: [CallbackEvent] = []
+    private let signal = DispatchSemaphore(value: 0)
+
+    /// Largest request body accepted (the first-run form is a few hundred bytes).
+    static let maxBodyBytes = 16 * 1024
+
+    /// Binds `host:port`; a port in use fails at once.
+    public init(host: String, port: Int, callbackPath: String, state: String, firstRunPage: ((_ csrfToken: String) -> String)?) throws(NotionauthError) {
+        self.callbackPath = callbackPath
+        self.state = state
+        let csrf = Base64URL.encode(Sodium.randomBytes(32))
+        self.csrfToken = csrf
+        self.firstRunPage = firstRunPage?(csrf)
+        self.origin = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        let box = HandlerContextBox()
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                    channel.pipeline.addHandlers([
+                        IdleStateHandler(readTimeout: .seconds(10)),
+                        CallbackHTTPHandler(listener: box),
+                    ])
+                }
+            }
+        do {
+            channel = try bootstrap.bind(host: host, port: port).wait()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw .failure("port \(port) on \(host) is in use (another login waiting?); free it, or use --port N with a redirect URI registered for that port")
+        } catch {
+            throw .failure("cannot listen on \(host):\(port): \(error)")
+        }
+        box.listener = self
+    }
+
+    /// The port actually bound (differs from the request only when it was 0).
+    public var port: Int { channel.localAddress?.port ?? 0 }
+
+    /// Waits up to `seconds` for the next event; nil on timeout.
+    public func next(timeoutSeconds: Double) -> CallbackEvent? {
+        guard signal.wait(timeout: .now() + timeoutSeconds) == .success else { return nil }
+        return lock.withLock { events.removeFirst() }
+    }
+
+    public func close() {
+        try? channel.close().wait()
+    }
+
+    deinit { try? channel.close().wait() }
+
+    func deliver(_ event: CallbackEvent) {
+        lock.withLock { events.append(event) }
+        signal.signal()
+    }
+
+    /// Routes one complete request; returns nil when the flow will answer through an event.
+    func route(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8], respond: @escaping @Sendable (CallbackReply) -> Void) -> CallbackReply? {
+        let components = URLComponents(string: uri)
+        let path = components?.percentEncodedPath ?? ""
+        let query = Dictionary((components?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { first, _ in first })
+
+        if path == callbackPath {
+            guard method == .GET else { return .page(status: 405, html: Pages.message(title: "Method not allowed", text: "The callback takes GET requests only.")) }
+            // Anything without this login's state is someone else's (or forged): refuse it,
+            // never exchange its code, and keep waiting for the real one.
+            guard let received = query["state"], constantTimeEqual(received, state) else {
+                return .page(status: 400, html: Pages.message(title: "This link does not belong to the login in progress", text: "The state parameter is missing or wrong. Start again from the terminal if you need to."))
+            }
+            if let error = query["error"] {
+                deliver(.providerError(code: error, description: query["error_description"], respond: respond))
+                return nil
+            }
+            guard let code = query["code"], !code.isEmpty else {
+                return .page(status: 400, html: Pages.message(title: "No authorization code", text: "The provider sent no code. Return to the terminal."))
+            }
+            deliver(.code(code, respond: respond))
+            return nil
+        }
+        if path == "/", let firstRunPage {
+            switch method {
+            case .GET:
+                return .page(status: 200, html: firstRunPage)
+            case .POST:
+                // A cross-site form cannot know the token, and browsers send Origin on POST.
+                if let requestOrigin = headers.first(name: "origin"), requestOrigin != origin {
+                    return .page(status: 403, html: Pages.message(title: "Refused", text: "This form only accepts submissions from its own page."))
+                }
+                let form = Self.formFields(body)
+                guard let token = form["csrf_token"], constantTimeEqual(token, csrfToken) else {
+                    return .page(status: 403, html: Pages.message(title: "Refused", text: "The form token is missing or wrong. Reload the page and try again."))
+                }
+                let id = (form["client_id"] ?? "").trimmingWhitespace()
+                let secret = (form["client_secret"] ?? "").trimmingWhitespace()
+                guard !id.isEmpty, !secret.isEmpty else {
+                    return .page(status: 400, html: Pages.message(title: "Both fields are needed", text: "Go back and enter the client ID and the client secret."))
+                }
+                deliver(.clientCredentials(id: id, secret: secret, respond: respond))
+                return nil
+            default:
+                return .page(status: 405, html: Pages.message(title: "Method not allowed", text: "Use the form."))
+            }
+        }
+        return .page(status: 404, html: Pages.message(title: "Not found", text: "Nothing here. The login is still waiting in the terminal."))
+    }
+
+    /// application/x-www-form-urlencoded fields ('+' is a space).
+    static func formFields(_ body: [UInt8]) -> [String: String] {
+        var components = URLComponents()
+        components.percentEncodedQuery = String(decoding: body, as: UTF8.self).replacingAll("+", with: "%20")
+        var fields: [String: String] = [:]
+        for item in components.queryItems ?? [] where fields[item.name] == nil {
+            fields[item.name] = item.value ?? ""
+        }
+        return fields
+    }
+}
+
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+}
+
+/// Lets child channels find the listener, which is created after the bootstrap.
+final class HandlerContextBox: @unchecked Sendable {
+    // @unchecked: set once, before the first connection can be accepted is served.
+    weak var listener: CallbackListener?
+}
+
+final class CallbackHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
+    // @unchecked: used only on its channel's event loop.
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let box: HandlerContextBox
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var tooLarge = false
+
+    init(listener: HandlerContextBox) { self.box = listener }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case let .head(requestHead):
+            head = requestHead
+            body = []
+            tooLarge = false
+        case var .body(buffer):
+            if body.count + buffer.readableBytes > CallbackListener.maxBodyBytes {
+                tooLarge = true
+            } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
+                body += bytes
+            }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            if tooLarge {
+                write(.page(status: 413, html: Pages.message(title: "Too large", text: "The request body is too large.")), context: context)
+                return
+            }
+            guard let listener = box.listener else {
+                write(.page(status: 503, html: Pages.message(title: "Not ready", text: "Try again.")), context: context)
+                return
+            }
+            let loop = context.eventLoop
+            let boundContext = NIOLoopBound(context, eventLoop: loop)
+            // Called by the login flow on its own thread; it returns once the page is sent,
+            // so the process cannot exit before the browser has its answer.
+            let respond: @Sendable (CallbackReply) -> Void = { [self] reply in
+                let sent = loop.makePromise(of: Void.self)
+                loop.execute { self.write(reply, context: boundContext.value, sent: sent) }
+                try? sent.futureResult.wait()
+            }
+            if let reply = listener.route(method: head.method, uri: head.uri, headers: head.headers, body: body, respond: respond) {
+                write(reply, context: context)
+            }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A client that sends nothing for a while loses its connection, not the login.
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) }
+        else { context.fireUserInboundEventTriggered(event) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    private func write(_ reply: CallbackReply, context: ChannelHandlerContext, sent: EventLoopPromise<Void>? = nil) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Connection", value: "close")
+        headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(name: "Referrer-Policy", value: "no-referrer")
+        let status: HTTPResponseStatus
+        var payload = ""
+        switch reply {
+        case let .page(code, html):
+            status = HTTPResponseStatus(statusCode: code)
+            payload = html
+            headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
+            headers.add(name: "Content-Security-Policy", value: "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'")
+            headers.add(name: "X-Frame-Options", value: "DENY")
+        case let .redirect(location):
+            status = .seeOther
+            headers.add(name: "Location", value: location)
+        }
+        let bytes = Array(payload.utf8)
+        headers.add(name: "Content-Length", value: String(bytes.count))
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if !bytes.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            context.close(promise: nil)
+            sent?.succeed()
+        }
+    }
+}
+
+/// base64url without padding (RFC 4648 §5), for state, PKCE and CSRF tokens.
+public enum Base64URL {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { Sodium.base64Encode($0, urlSafe: true) }
+    }
+}

@@ -1,0 +1,256 @@
+import Foundation
+import Testing
+@testable import NotionAuthKit
+
+/// Browser login end to end: the real binary, a fake Notion on loopback, and the test
+/// playing the browser by following the printed URL.
+@Suite struct LoginBrowserTests {
+    struct Setup {
+        let server: FakeNotionServer
+        let sandbox: Sandbox
+        let port: Int
+        var redirectURI: String { "http://127.0.0.1:\(port)/auth/callback/oauth" }
+    }
+
+    static func setUp() async throws -> Setup {
+        let server = try await FakeNotionServer.start()
+        let sandbox = try Sandbox()
+        try LoginWithTokenTests.pointNotion(at: server, in: sandbox)
+        let port = try Browserless.freePort()
+        server.registerClient(id: "client-1", secret: "s3cret-value", redirectURIs: ["http://127.0.0.1:\(port)/auth/callback/oauth"])
+        return Setup(server: server, sandbox: sandbox, port: port)
+    }
+
+    func login(_ setup: Setup, extra: [String] = [], secret: String? = "s3cret-value", environment: [String: String] = [:]) throws -> RunningLogin {
+        var arguments = ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "20"] + extra
+        if secret != nil { arguments += ["--client-id", "client-1", "--client-secret-stdin"] }
+        return try RunningLogin(setup.sandbox, arguments, stdin: secret, environment: environment)
+    }
+
+    @Test func codeFlowStoresTheWholeTokenResponseAndTheClient() async throws {
+        let setup = try await Self.setUp()
+        let running = try login(setup)
+        let url = try await running.printedURL()
+        #expect(url.hasPrefix(setup.server.baseURL + "/v1/oauth/authorize?"))
+        let query = URLComponents(string: url)!.queryItems!
+        let state = query.first { $0.name == "state" }!.value!
+        #expect(state.count >= 22)
+        #expect(query.contains { $0.name == "owner" && $0.value == "user" })
+        #expect(query.contains { $0.name == "redirect_uri" && $0.value == setup.redirectURI })
+        #expect(!query.contains { $0.name == "code_challenge" }, "Notion does not support PKCE")
+
+        let consent = try await setup.server.authorizeLikeABrowser(url: url)
+        let callback = try await Browserless.request(try #require(consent.location))
+        #expect(callback.status == 200)
+        #expect(callback.body.contains("Logged in to Notion"))
+        #expect(callback.body.contains("Fake Workspace"))
+
+        let result = try await running.finish()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("Logged in to Notion workspace Fake Workspace as connection 'default'."))
+        #expect(!result.stderr.contains("s3cret-value"))
+
+        let token = try #require(setup.server.lastRequest(path: "/v1/oauth/token"))
+        #expect(token.headers["authorization"] == "Basic " + Data("client-1:s3cret-value".utf8).base64EncodedString())
+        #expect(token.headers["notion-version"] == "2025-09-03")
+        #expect(token.headers["content-type"]?.hasPrefix("application/json") == true)
+        let body = try JSONValue.parse(token.body)
+        #expect(body["grant_type"] == .string("authorization_code"))
+        #expect(body["redirect_uri"] == .string(setup.redirectURI))
+
+        let json = try JSONValue.parse(Array(try await setup.sandbox.run(["get", "notion", "--json", "--show-secrets"]).stdout.utf8))
+        let connection = try #require(json["connection"])
+        #expect(connection["kind"] == .string("oauth"))
+        #expect(connection["workspace_name"] == .string("Fake Workspace"))
+        #expect(connection["workspace_icon"] == .string("🦊"))
+        #expect(connection["refresh_token"]?.stringValue?.hasPrefix("nrt_") == true)
+        #expect(connection["bot_id"]?.stringValue != nil)
+        #expect(connection["owner"]?["type"] == .string("user"))
+        #expect(connection["client_id"] == .string("client-1"))
+
+        // The client is kept: the next login needs no flags.
+        let again = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--force", "--timeout", "20"])
+        let secondURL = try await again.printedURL()
+        #expect(secondURL.contains("client_id=client-1"))
+        _ = try await Browserless.request(try #require(try await setup.server.authorizeLikeABrowser(url: secondURL).location))
+        #expect(try await again.finish().status == 0)
+        try await setup.server.stop()
+    }
+
+    @Test func alreadyLoggedInSaysSoAndStartsNoFlow() async throws {
+        let setup = try await Self.setUp()
+        #expect(try await setup.sandbox.run(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_existing_token_abcdef").status == 0)
+        let result = try await setup.sandbox.run(["login", "notion", "--no-browser", "--port", String(setup.port)])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("Already logged in to Notion"))
+        #expect(!result.stderr.contains("http://"))
+        try await setup.server.stop()
+    }
+
+    @Test func strayPathsGet404AndWrongStateGets400WhileTheLoginWaits() async throws {
+        let setup = try await Self.setUp()
+        let running = try login(setup)
+        let url = try await running.printedURL()
+        let base = "http://127.0.0.1:\(setup.port)"
+        #expect(try await Browserless.request(base + "/favicon.ico").status == 404)
+        #expect(try await Browserless.request(base + "/").status == 404)
+        let consent = try await setup.server.authorizeLikeABrowser(url: url)
+        let location = try #require(consent.location)
+        let code = try #require(URLComponents(string: location)?.queryItems?.first { $0.name == "code" }?.value)
+        let forged = try await Browserless.request(base + "/auth/callback/oauth?code=\(code)&state=forged")
+        #expect(forged.status == 400)
+        #expect(try await Browserless.request(base + "/auth/callback/oauth?code=\(code)").status == 400)
+        #expect(setup.server.requestCount(path: "/v1/oauth/token") == 0, "a code with the wrong state must never be exchanged")
+        #expect(running.started.process.isRunning)
+        #expect(try await Browserless.request(location).status == 200)
+        #expect(try await running.finish().status == 0)
+        try await setup.server.stop()
+    }
+
+    @Test func deniedConsentExits4AndStoresNothing() async throws {
+        let setup = try await Self.setUp()
+        setup.server.setDenyConsent(true)
+        let running = try login(setup)
+        let consent = try await setup.server.authorizeLikeABrowser(url: try await running.printedURL())
+        let page = try await Browserless.request(try #require(consent.location))
+        #expect(page.status == 400)
+        #expect(page.body.contains("access_denied"))
+        let result = try await running.finish()
+        #expect(result.status == 4)
+        #expect(result.stderr.contains("the authorization was refused in the browser (access_denied"))
+        #expect(!FileManager.default.fileExists(atPath: setup.sandbox.vaultPath))
+        try await setup.server.stop()
+    }
+
+    @Test func badClientSecretExits4WithAHint() async throws {
+        let setup = try await Self.setUp()
+        let running = try login(setup, secret: "wrong-secret")
+        let consent = try await setup.server.authorizeLikeABrowser(url: try await running.printedURL())
+        let page = try await Browserless.request(try #require(consent.location))
+        #expect(page.status == 400)
+        let result = try await running.finish()
+        #expect(result.status == 4)
+        #expect(result.stderr.contains("invalid_client"))
+        #expect(result.stderr.contains("--reset-client"))
+        #expect(!result.stderr.contains("wrong-secret"))
+        try await setup.server.stop()
+    }
+
+    @Test func reusedCodeIsRefusedByTheServerAndExits4() async throws {
+        let setup = try await Self.setUp()
+        let first = try login(setup)
+        let firstLocation = try #require(try await setup.server.authorizeLikeABrowser(url: try await first.printedURL()).location)
+        #expect(try await Browserless.request(firstLocation).status == 200)
+        #expect(try await first.finish().status == 0)
+        let oldCode = try #require(URLComponents(string: firstLocation)?.queryItems?.first { $0.name == "code" }?.value)
+
+        let second = try login(setup, extra: ["--force"])
+        let state = try #require(URLComponents(string: try await second.printedURL())?.queryItems?.first { $0.name == "state" }?.value)
+        let page = try await Browserless.request("http://127.0.0.1:\(setup.port)/auth/callback/oauth?code=\(oldCode)&state=\(state)")
+        #expect(page.status == 400)
+        let result = try await second.finish()
+        #expect(result.status == 4)
+        #expect(result.stderr.contains("invalid_grant"))
+        try await setup.server.stop()
+    }
+
+    @Test func busyPortFailsAtOnceNamingThePort() async throws {
+        let setup = try await Self.setUp()
+        let holder = try login(setup)
+        _ = try await holder.printedURL()
+        let started = Date()
+        let result = try await login(setup, extra: ["--force"]).finish()
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("port \(setup.port)"))
+        #expect(result.stderr.contains("--port"))
+        #expect(Date().timeIntervalSince(started) < 5)
+        holder.started.process.terminate()
+        try await setup.server.stop()
+    }
+
+    @Test func timeoutExits4AndReleasesThePort() async throws {
+        let setup = try await Self.setUp()
+        let running = try login(setup, extra: ["--timeout", "1"])
+        let result = try await running.finish()
+        #expect(result.status == 4)
+        #expect(result.stderr.contains("no answer from the browser within 1 seconds"))
+        // The port is free again: a new login can listen on it.
+        let next = try login(setup, extra: ["--timeout", "1"])
+        _ = try await next.printedURL()
+        #expect(try await next.finish().status == 4)
+        try await setup.server.stop()
+    }
+
+    @Test func interruptExits130AndReleasesThePort() async throws {
+        let setup = try await Self.setUp()
+        let running = try login(setup)
+        _ = try await running.printedURL()
+        kill(running.started.process.processIdentifier, SIGINT)
+        let result = try await running.finish()
+        #expect(result.status == 130)
+        let next = try login(setup, extra: ["--timeout", "1"])
+        _ = try await next.printedURL()
+        #expect(try await next.finish().status == 4)
+        try await setup.server.stop()
+    }
+
+    @Test func clientCredentialsFromTheEnvironment() async throws {
+        let setup = try await Self.setUp()
+        let running = try login(setup, secret: nil, environment: ["NOTION_CLIENT_ID": "client-1", "NOTION_CLIENT_SECRET": "s3cret-value"])
+        let url = try await running.printedURL()
+        #expect(url.contains("client_id=client-1"))
+        _ = try await Browserless.request(try #require(try await setup.server.authorizeLikeABrowser(url: url).location))
+        #expect(try await running.finish().status == 0)
+        try await setup.server.stop()
+    }
+
+    /// Without any client credentials the listener serves the first-run page at `/`;
+    /// submitting it sends the browser straight on to the consent screen.
+    @Test func firstRunPageTakesCredentialsAndRefusesCrossSitePosts() async throws {
+        let setup = try await Self.setUp()
+        let running = try login(setup, secret: nil)
+        let url = try await running.printedURL()
+        #expect(url == "http://127.0.0.1:\(setup.port)/")
+        let page = try await Browserless.request(url)
+        #expect(page.status == 200)
+        #expect(page.body.contains(setup.redirectURI))
+        #expect(page.body.contains("type=\"password\""))
+        let csrf = try #require(page.body.range(of: #"name="csrf_token" value=""#).map { String(page.body[$0.upperBound...].prefix { $0 != "\"" }) })
+
+        let form = "client_id=client-1&client_secret=s3cret-value"
+        let noToken = try await Browserless.request(url, method: "POST", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: form)
+        #expect(noToken.status == 403)
+        let crossSite = try await Browserless.request(url, method: "POST", headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "https://evil.example")], body: form + "&csrf_token=\(csrf)")
+        #expect(crossSite.status == 403)
+
+        let submitted = try await Browserless.request(url, method: "POST", headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "http://127.0.0.1:\(setup.port)")], body: form + "&csrf_token=\(csrf)")
+        #expect(submitted.status == 303)
+        let consentURL = try #require(submitted.location)
+        #expect(consentURL.hasPrefix(setup.server.baseURL + "/v1/oauth/authorize?"))
+        _ = try await Browserless.request(try #require(try await setup.server.authorizeLikeABrowser(url: consentURL).location))
+        #expect(try await running.finish().status == 0)
+
+        let stored = Session(context: await contextFor(setup.sandbox), global: GlobalOptions())
+        let client = try #require(try stored.vault.open().clientCredentials(provider: "notion"))
+        #expect(client.clientID == "client-1")
+        #expect(client.clientSecret == "s3cret-value")
+        try await setup.server.stop()
+    }
+
+    @Test func resetClientForgetsStoredCredentials() async throws {
+        let setup = try await Self.setUp()
+        let running = try login(setup)
+        _ = try await Browserless.request(try #require(try await setup.server.authorizeLikeABrowser(url: try await running.printedURL()).location))
+        #expect(try await running.finish().status == 0)
+        let reset = try login(setup, extra: ["--force", "--reset-client", "--timeout", "1"], secret: nil)
+        #expect(try await reset.printedURL() == "http://127.0.0.1:\(setup.port)/")
+        #expect(try await reset.finish().status == 4)
+        try await setup.server.stop()
+    }
+
+    @Test func errorPagesEscapeWhatTheProviderSent() {
+        let html = Pages.failure(provider: "Notion", message: "<script>alert('x')</script> & \"quotes\"")
+        #expect(!html.contains("<script>alert"))
+        #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;"))
+    }
+}
