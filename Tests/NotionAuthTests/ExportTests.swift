@@ -81,6 +81,14 @@ import Testing
         #expect(none.stdout.isEmpty)
     }
 
+    @Test func aClosedStandardOutputIsAnErrorNotASilentSuccess() async throws {
+        let sandbox = try Sandbox()
+        #expect(try await sandbox.run(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_closed_stdout_abcdef").status == 0)
+        let result = try await Binary.run("/bin/sh", ["-c", "\"$0\" export notion >&-", Binary.notionauth], environment: sandbox.environment, directory: sandbox.root)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("standard output"))
+    }
+
     @Test func exportOfAMissingConnectionIsExit4AndPrintsNothing() async throws {
         let sandbox = try Sandbox()
         let result = await sandbox.runInProcess(["export", "notion"])

@@ -71,7 +71,7 @@ public struct CommandSpec: Sendable {
             options: [
                 connection,
                 Option("field", short: "f", value: "FIELD", "print this field alone (access_token prints the raw token)"),
-                Option("show-secrets", "show refresh tokens and client secrets instead of masking them"),
+                Option("show-secrets", "show the access and refresh tokens instead of masking them"),
             ],
             minPositionals: 1, maxPositionals: 1,
             details: """
@@ -124,7 +124,7 @@ public struct CommandSpec: Sendable {
             status      format version, key source, KDF parameters, connection count (the default)
             verify      decrypt every record, proving the whole file intact
             passphrase  protect the vault with a passphrase (Argon2id) instead of the key file
-            keyfile     protect the vault with a random key file again
+            keyfile     protect the vault with a random key file again (or NOTIONAUTH_VAULT_KEY when set)
             The passphrase comes from NOTIONAUTH_PASSPHRASE, the file descriptor in
             NOTIONAUTH_PASSPHRASE_FD, or a no-echo prompt on a terminal.
             """),

@@ -72,8 +72,12 @@ public final class OutputSink: @unchecked Sendable {
     private let fileDescriptor: Int32?
     private let lock = Lock()
     private var buffer: [UInt8] = []
+    private var failedWrite = false
 
     public init(fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
+
+    /// Whether a write failed (a closed pipe): what a script captures would be incomplete.
+    public var failed: Bool { lock.withLock { failedWrite } }
 
     /// A sink that keeps what is written, for tests.
     public init() { self.fileDescriptor = nil }
@@ -85,7 +89,10 @@ public final class OutputSink: @unchecked Sendable {
             while written < bytes.count {
                 let n = bytes.withUnsafeBytes { systemWrite(fileDescriptor, $0.baseAddress! + written, $0.count - written) }
                 if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
+                if n <= 0 {
+                    lock.withLock { failedWrite = true }
+                    return
+                }
                 written += n
             }
         } else {

@@ -2,11 +2,15 @@
 public enum Runner {
     public static func run(_ arguments: [String], context: Context) -> Int32 {
         var global = GlobalOptions()
-        do {
+        do throws(NotionauthError) {
             let invocation = try ArgumentParser.parse(arguments)
             global = invocation.global
             let session = Session(context: context, global: invocation.global)
-            return try dispatch(invocation.command, session: session).rawValue
+            let status = try dispatch(invocation.command, session: session)
+            if context.stdout.failed {
+                throw .io(path: "standard output", reason: "cannot write (closed pipe?); the output is incomplete")
+            }
+            return status.rawValue
         } catch {
             report(error, context: context, global: global, arguments: arguments)
             return error.exitStatus.rawValue

@@ -22,6 +22,7 @@ enum ExportCommand {
             let providers = vault.recordNames
                 .filter { $0.hasPrefix("connection/") && $0.hasSuffix(suffix) }
                 .map { String($0.dropFirst("connection/".count).dropLast(suffix.count)) }
+                .sorted()
             for name in providers {
                 let provider: ProviderDefinition
                 do {

@@ -68,7 +68,7 @@ enum VaultCommand {
             }
             contents.rekey = (.passphrase(kdf), key)
         }
-        session.info("The vault is now protected by a passphrase; the key file was removed.")
+        session.info("The vault is now protected by a passphrase" + (vault.keys.environmentKey == nil ? "; the key file was removed." : "; unset NOTIONAUTH_VAULT_KEY."))
         return .success
     }
 
@@ -76,7 +76,7 @@ enum VaultCommand {
         let vault = session.vault
         try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
             guard case .passphrase? = contents.protection else {
-                throw .failure("the vault is already protected by a key file")
+                throw .failure(contents.protection == nil ? "there is no vault yet; the first login creates one protected by a key file" : "the vault is already protected by a key")
             }
             contents.rekey = (.key, try vault.keyForKeyProtection())
         }

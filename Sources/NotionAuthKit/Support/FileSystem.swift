@@ -135,17 +135,27 @@ public enum FileSystem {
         syncDirectory(directory)
     }
 
-    /// Creates a new file that must not exist yet (O_EXCL), with `mode`, and fsyncs it.
+    /// Creates a new file that must not exist yet, whole or not at all: written and fsynced
+    /// under a temporary name, then hard-linked into place (which fails if `path` exists).
+    /// False when `path` already exists.
     public static func createExclusive(_ path: String, bytes: [UInt8], mode: mode_t = 0o600) throws(NotionauthError) -> Bool {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        if fd < 0 {
+        let directory = directoryName(path)
+        var template = Array("\(directory)/.\(baseName(path)).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw .io(path: path, reason: "cannot create a temporary file: \(lastError())") }
+        let tempPath = String(cString: template)
+        defer { unlink(tempPath) }
+        do {
+            defer { close(fd) }
+            guard fchmod(fd, mode) == 0 else { throw NotionauthError.io(path: tempPath, reason: lastError()) }
+            try writeAll(fd, bytes, path: tempPath)
+            guard fsync(fd) == 0 else { throw NotionauthError.io(path: tempPath, reason: "fsync: \(lastError())") }
+        }
+        if link(tempPath, path) != 0 {
             if errno == EEXIST { return false }
             throw .io(path: path, reason: lastError())
         }
-        defer { close(fd) }
-        try writeAll(fd, bytes, path: path)
-        guard fsync(fd) == 0 else { throw .io(path: path, reason: "fsync: \(lastError())") }
-        syncDirectory(directoryName(path))
+        syncDirectory(directory)
         return true
     }
 

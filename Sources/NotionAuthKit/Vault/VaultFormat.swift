@@ -1,9 +1,10 @@
 /// The vault file format, version 1, as specified in notionauth-vault(5).
 ///
 /// Records are encrypted one by one and listed in an encrypted index, so reading one
-/// connection reads and decrypts the header, the index and that record only. Every byte of the file is authenticated: the header is
-/// the additional data of the data key, the index and every record, and the index fixes
-/// every record's length and nonce, so the file's exact size is known.
+/// connection reads and decrypts the header, the index and that record only. Every byte
+/// of the file is authenticated: the header is the additional data of the data key, the
+/// index and every record; the index fixes every record's length (and, by its position,
+/// its nonce), so the file's exact size is known.
 public enum VaultFormat {
     public static let magic: [UInt8] = Array("NAUTHVLT".utf8)
     public static let version: UInt16 = 1
@@ -158,12 +159,19 @@ public enum VaultFormat {
             recordOffsets.reserveCapacity(min(count, plain.count / 7))
             var position = 4 + recordNoncePrefixSize
             var offset = recordsStart
+            var previousName: ArraySlice<UInt8>?
             for _ in 0..<count {
                 guard position + 2 <= plain.count else { throw Failure("the index is malformed: it ends early") }
                 let nameLength = Int(readUInt16(plain, at: position))
                 guard position + 2 + nameLength + 4 <= plain.count else { throw Failure("the index is malformed: it ends early") }
                 let length = Int(readUInt32(plain, at: position + 2 + nameLength))
                 guard length >= Sodium.tagBytes else { throw Failure("the index is malformed: a record is shorter than its tag") }
+                // Names are strictly ascending, so no name can appear twice.
+                let name = plain[(position + 2)..<(position + 2 + nameLength)]
+                if let previousName, !previousName.lexicographicallyPrecedes(name) {
+                    throw Failure("the index is malformed: record names are not unique and in order")
+                }
+                previousName = name
                 entryStarts.append(position)
                 recordOffsets.append(offset)
                 offset += length
@@ -214,7 +222,8 @@ public enum VaultFormat {
         keyEncryptionKey: SecureBytes,
         dataKey: SecureBytes
     ) -> [UInt8] {
-        let sorted = records.sorted { $0.name < $1.name }
+        // Byte order of the UTF-8 names, which is what readers check.
+        let sorted = records.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
         var header = magic
         appendUInt16(&header, version)
         switch protection {
