@@ -58,7 +58,7 @@ import Testing
                 try await browser.click(try await browser.findElement(css: "#submit"))
 
                 // POST / → 303 to the fake authorize → 302 to the callback → success page.
-                let landed = try await browser.waitForURL(timeoutSeconds: 30) { $0.hasPrefix(redirectURI) }
+                let landed = try await browser.waitForURL(timeoutSeconds: 20) { $0.hasPrefix(redirectURI) }
                 #expect(landed.contains("code="))
                 let heading = try await browser.text(of: try await browser.findElement(css: "h1#result"))
                 #expect(heading == "Logged in to Notion")

@@ -47,7 +47,7 @@ import Testing
 
         let result = try await running.finish()
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stderr.contains("Logged in to Notion workspace Fake Workspace as connection 'default'."))
+        #expect(result.stderr.contains("Logged in to Notion (workspace Fake Workspace) as connection 'default'."))
         #expect(!result.stderr.contains("s3cret-value"))
 
         let token = try #require(setup.server.lastRequest(path: "/v1/oauth/token"))
@@ -173,7 +173,7 @@ import Testing
         let running = try login(setup, extra: ["--timeout", "1"])
         let result = try await running.finish()
         #expect(result.status == 4)
-        #expect(result.stderr.contains("no answer from the browser within 1 seconds"))
+        #expect(result.stderr.contains("no answer from the browser within 1 s"))
         // The port is free again: a new login can listen on it.
         let next = try login(setup, extra: ["--timeout", "1"])
         _ = try await next.printedURL()

@@ -116,6 +116,63 @@ public struct CommandSpec: Sendable {
             minPositionals: 0, maxPositionals: 0,
             details: ""),
         CommandSpec(
+            name: "status", synopsis: "status [PROVIDER] [--connection NAME]",
+            summary: "check connections live with the provider, and the vault's files",
+            options: [Option("connection", short: "c", value: "NAME", "check only this connection")],
+            minPositionals: 0, maxPositionals: 1,
+            details: """
+            Each connection is checked with the provider (introspection where it has it, else its
+            identity endpoint) and reported as connected, expired, revoked, invalid or unreachable;
+            the stored status is updated. Also checks the vault's and key file's permissions and the
+            provider definitions. Exit 0 when everything asked about is usable, 4 when a connection
+            needs a login, 1 otherwise.
+            """),
+        CommandSpec(
+            name: "logout", synopsis: "logout PROVIDER [--connection NAME | --all] [--keep-remote]",
+            summary: "revoke a connection's token at the provider and delete it",
+            options: [
+                connection,
+                Option("all", "every connection of the provider, and its stored client credentials"),
+                Option("keep-remote", "delete locally only; do not revoke at the provider"),
+            ],
+            minPositionals: 1, maxPositionals: 1,
+            details: "A failed revocation still deletes the connection locally, with a warning."),
+        CommandSpec(
+            name: "run", synopsis: "run [PROVIDER…] [--connection NAME] [--allow-nested] -- COMMAND [ARGS…]",
+            summary: "run a command with the providers' tokens in its environment",
+            options: [
+                connection,
+                Option("allow-nested", "run even inside another notionauth run"),
+            ],
+            minPositionals: 0, maxPositionals: 64,
+            details: """
+            COMMAND runs directly (no shell) with the variables `export` would print, refreshed when
+            about to expire. Its exit status is notionauth's; Ctrl-C and SIGTERM are passed to it.
+
+            Example:
+              notionauth run notion -- python sync.py
+            """),
+        CommandSpec(
+            name: "api", synopsis: "api PATH [-X METHOD] [--data JSON|@FILE|-] [--connection NAME] [--provider NAME] [--notion-version V]",
+            summary: "make an authenticated request to the provider's API",
+            options: [
+                Option("method", short: "X", value: "METHOD", "the HTTP method (default GET, or POST with --data)"),
+                Option("data", short: "d", value: "JSON", "the JSON request body, @FILE to read it from a file, - for standard input"),
+                connection,
+                Option("provider", short: "p", value: "NAME", "the provider whose API to call (default notion)"),
+                Option("notion-version", value: "V", "the Notion-Version header (default: NOTION_VERSION, else the definition's)"),
+            ],
+            minPositionals: 1, maxPositionals: 1,
+            details: """
+            Prints the response body (indented on a terminal). Retries after 429 as Retry-After says
+            (three times at most); a 401 refreshes the token once and retries. Exit 0 on 2xx, 4 when
+            the token is refused and cannot be refreshed, 1 otherwise.
+
+            Examples:
+              notionauth api /v1/users/me
+              notionauth api -X POST /v1/search --data '{"query":"roadmap"}'
+            """),
+        CommandSpec(
             name: "vault", synopsis: "vault [status|verify|passphrase|keyfile]",
             summary: "show or change how the vault is protected",
             options: [],

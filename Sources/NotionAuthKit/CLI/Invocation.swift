@@ -40,6 +40,36 @@ public struct ExportOptions: Equatable, Sendable {
     public var format = ExportFormat.env
 }
 
+public struct StatusOptions: Equatable, Sendable {
+    public var provider: String?
+    public var connection: String?
+}
+
+public struct LogoutOptions: Equatable, Sendable {
+    public var provider: String
+    public var connection = ConnectionName.defaultName
+    public var all = false
+    public var keepRemote = false
+}
+
+public struct RunOptions: Equatable, Sendable {
+    /// Empty: every provider with the connection.
+    public var providers: [String] = []
+    public var connection = ConnectionName.defaultName
+    public var command: [String] = []
+    public var allowNested = false
+}
+
+public struct APIOptions: Equatable, Sendable {
+    public var provider = "notion"
+    public var connection = ConnectionName.defaultName
+    public var method: String?
+    public var path: String
+    /// JSON text, `@FILE` or `-` (standard input), as given.
+    public var data: String?
+    public var notionVersion: String?
+}
+
 public enum VaultAction: String, CaseIterable, Sendable {
     case status, verify, passphrase, keyfile
 }
@@ -54,6 +84,10 @@ public enum Command: Equatable, Sendable {
     case inspect(provider: String)
     case list
     case vault(VaultAction)
+    case status(StatusOptions)
+    case logout(LogoutOptions)
+    case run(RunOptions)
+    case api(APIOptions)
 }
 
 public struct Invocation: Equatable, Sendable {
@@ -68,6 +102,8 @@ public enum ArgumentParser {
         var values: [String: String] = [:]
         var flags: Set<String> = []
         var positionals: [String] = []
+        /// What followed `--`, for `run`'s command; nil when there was no `--`.
+        var afterDoubleDash: [String]?
 
         func value(_ name: String) -> String? { values[name] }
         func flag(_ name: String) -> Bool { flags.contains(name) }
@@ -103,16 +139,24 @@ public enum ArgumentParser {
         var optionsEnded = false
         while let argument = rest.first {
             rest = rest.dropFirst()
-            if optionsEnded || argument == "-" || !argument.hasPrefix("-") {
+            if optionsEnded {
+                parsed.afterDoubleDash?.append(argument)
+            } else if argument == "-" || !argument.hasPrefix("-") {
                 parsed.positionals.append(argument)
             } else if argument == "--" {
                 optionsEnded = true
+                parsed.afterDoubleDash = []
             } else {
                 try consumeOption(argument, rest: &rest, spec: spec, into: &parsed)
             }
         }
         apply(parsed, to: &global)
         if parsed.flag("help") { return Invocation(global: global, command: .help(topic: spec.name)) }
+        // Only `run` gives `--` a meaning of its own; elsewhere it just ends the options.
+        if spec.name != "run", let rest = parsed.afterDoubleDash {
+            parsed.positionals += rest
+            parsed.afterDoubleDash = nil
+        }
         guard parsed.positionals.count >= spec.minPositionals else {
             throw .usage("\(spec.name) needs \(spec.synopsis.split(separator: " ").dropFirst().first ?? "an argument")", command: spec.name)
         }
@@ -209,6 +253,15 @@ public enum ArgumentParser {
             if options.noVerify && !options.withToken {
                 throw .usage("--no-verify goes with --with-token", command: name)
             }
+            if options.withToken {
+                let browserOnly = ["no-browser", "client-secret-stdin", "reset-client"].filter(parsed.flag) + ["port", "timeout", "client-id"].filter { parsed.value($0) != nil }
+                if let first = browserOnly.first {
+                    throw .usage("--\(first) is for browser login, not --with-token", command: name)
+                }
+            }
+            if options.clientSecretStdin && options.clientID == nil {
+                throw .usage("--client-secret-stdin goes with --client-id", command: name)
+            }
             return .login(options)
         case "get":
             var options = GetOptions(provider: positional!)
@@ -236,6 +289,40 @@ public enum ArgumentParser {
                 throw .usage("unknown vault action '\(positional!)'; actions: \(VaultAction.allCases.map(\.rawValue).joined(separator: ", "))", command: name)
             }
             return .vault(action)
+        case "status":
+            var options = StatusOptions(provider: positional)
+            if parsed.value("connection") != nil { options.connection = try connectionName(parsed, command: name) }
+            return .status(options)
+        case "logout":
+            var options = LogoutOptions(provider: positional!)
+            options.connection = try connectionName(parsed, command: name)
+            options.all = parsed.flag("all")
+            options.keepRemote = parsed.flag("keep-remote")
+            if options.all && parsed.value("connection") != nil {
+                throw .usage("--all and --connection exclude each other", command: name)
+            }
+            return .logout(options)
+        case "run":
+            var options = RunOptions()
+            options.providers = parsed.positionals
+            options.connection = try connectionName(parsed, command: name)
+            options.allowNested = parsed.flag("allow-nested")
+            guard let command = parsed.afterDoubleDash, !command.isEmpty else {
+                throw .usage("run needs a command after --, as in `notionauth run notion -- ./sync.sh`", command: name)
+            }
+            options.command = command
+            return .run(options)
+        case "api":
+            var options = APIOptions(path: positional!)
+            if let provider = parsed.value("provider") { options.provider = provider }
+            options.connection = try connectionName(parsed, command: name)
+            options.method = parsed.value("method")?.uppercased()
+            options.data = parsed.value("data")
+            options.notionVersion = parsed.value("notion-version")
+            guard options.path.hasPrefix("/") else {
+                throw .usage("the path must start with '/', as in /v1/users/me", command: name)
+            }
+            return .api(options)
         case "help":
             if let positional, CommandSpec.named(positional) == nil {
                 throw .usage("no command '\(positional)'", command: "help")

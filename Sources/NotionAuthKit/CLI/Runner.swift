@@ -31,6 +31,10 @@ public enum Runner {
         case let .inspect(provider): return try InspectCommand.run(provider: provider, session: session)
         case .list: return try ListCommand.run(session: session)
         case let .vault(action): return try VaultCommand.run(action, session: session)
+        case let .status(options): return try StatusCommand.run(options, session: session)
+        case let .logout(options): return try LogoutCommand.run(options, session: session)
+        case let .run(options): return try RunCommand.run(options, session: session)
+        case let .api(options): return try APICommand.run(options, session: session)
         }
     }
 

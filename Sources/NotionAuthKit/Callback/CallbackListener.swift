@@ -226,7 +226,9 @@ final class CallbackHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "Connection", value: "close")
         headers.add(name: "Cache-Control", value: "no-store")
-        headers.add(name: "Referrer-Policy", value: "no-referrer")
+        // Not "no-referrer": with it browsers send `Origin: null` on the form's POST, which
+        // the cross-site check must refuse. Nothing leaves the origin with "same-origin".
+        headers.add(name: "Referrer-Policy", value: "same-origin")
         let status: HTTPResponseStatus
         var payload = ""
         switch reply {

@@ -1,47 +1,49 @@
 /// `notionauth export [PROVIDER] [--connection NAME] [--format env|dotenv|json]`
 ///
-/// Prints access tokens under the provider's variable names. Refresh tokens and client
-/// secrets are never exported: a program needs the access token only.
+/// Prints access tokens under the provider's variable names, refreshing one that is about
+/// to expire. Refresh tokens and client secrets are never exported: a program needs the
+/// access token only.
 enum ExportCommand {
     static func run(_ options: ExportOptions, session: Session) throws(NotionauthError) -> ExitStatus {
-        let vault = try session.vault.open()
-        var variables: [(String, String)] = []
-        if let name = options.provider {
-            let provider = try session.provider(name).definition
-            guard let connection = try vault.connection(provider: provider.name, name: options.connection) else {
-                throw .notLoggedIn(provider: provider.name, connection: options.connection)
-            }
-            let status = connection.effectiveStatus(now: session.now)
-            guard status == .connected else {
-                throw .credentialUnusable(provider: provider.name, connection: connection.name, status: status.rawValue)
-            }
-            variables += provider.exportAccessToken.map { ($0, connection.accessToken) }
-        } else {
-            // Record names say which providers have this connection without decrypting the others.
-            let suffix = "/" + options.connection
-            let providers = vault.recordNames
-                .filter { $0.hasPrefix("connection/") && $0.hasSuffix(suffix) }
-                .map { String($0.dropFirst("connection/".count).dropLast(suffix.count)) }
-                .sorted()
-            for name in providers {
-                let provider: ProviderDefinition
-                do {
-                    provider = try session.provider(name).definition
-                } catch .providerNotFound {
-                    session.warn("skipping \(name): its provider definition is gone")
-                    continue
-                }
-                guard let connection = try vault.connection(provider: name, name: options.connection) else { continue }
-                let status = connection.effectiveStatus(now: session.now)
-                guard status == .connected else {
-                    session.warn("skipping \(name) (connection '\(connection.name)' is \(status.rawValue))")
-                    continue
-                }
-                variables += provider.exportAccessToken.map { ($0, connection.accessToken) }
-            }
-        }
+        let variables = try variables(providers: options.provider.map { [$0] }, connection: options.connection, session: session)
         session.output(try ExportFormatter.format(variables, as: options.format))
         return .success
+    }
+
+    /// The variables of the named providers' connections (each must be usable), or with no
+    /// names of every provider that has this connection (unusable ones skipped with a warning).
+    static func variables(providers names: [String]?, connection: String, session: Session) throws(NotionauthError) -> [(String, String)] {
+        var variables: [(String, String)] = []
+        if let names {
+            for name in names {
+                let provider = try session.provider(name).definition
+                let usable = try TokenRefresh(session: session, provider: provider).usableConnection(named: connection)
+                variables += provider.exportAccessToken.map { ($0, usable.accessToken) }
+            }
+            return variables
+        }
+        // Record names say which providers have this connection without decrypting the others.
+        let suffix = "/" + connection
+        let providers = try session.vault.open().recordNames
+            .filter { $0.hasPrefix("connection/") && $0.hasSuffix(suffix) }
+            .map { String($0.dropFirst("connection/".count).dropLast(suffix.count)) }
+            .sorted()
+        for name in providers {
+            let provider: ProviderDefinition
+            do {
+                provider = try session.provider(name).definition
+            } catch .providerNotFound {
+                session.warn("skipping \(name): its provider definition is gone")
+                continue
+            }
+            do {
+                let usable = try TokenRefresh(session: session, provider: provider).usableConnection(named: connection)
+                variables += provider.exportAccessToken.map { ($0, usable.accessToken) }
+            } catch {
+                session.warn("skipping \(name): \(error.description)")
+            }
+        }
+        return variables
     }
 }
 

@@ -18,14 +18,12 @@ enum GetCommand {
             }
             throw .notLoggedIn(provider: provider.name, connection: options.connection)
         }
-        let view = ConnectionView(connection: connection, now: session.now)
+        var view = ConnectionView(connection: connection, now: session.now)
 
         if let field = options.field {
             if field == "access_token" {
-                let status = connection.effectiveStatus(now: session.now)
-                guard status == .connected else {
-                    throw .credentialUnusable(provider: provider.name, connection: connection.name, status: status.rawValue)
-                }
+                // A token about to expire is refreshed before it is handed out.
+                view = ConnectionView(connection: try TokenRefresh(session: session, provider: provider).usable(connection), now: session.now)
             }
             guard let value = view.value(field), value != .null else {
                 throw .fieldNotFound(field, available: view.fields(showSecrets: false).map(\.0))

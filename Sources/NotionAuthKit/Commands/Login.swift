@@ -5,16 +5,19 @@ enum LoginCommand {
         if options.withToken {
             return try loginWithToken(options, provider: provider, session: session)
         }
-        if options.resetClient {
-            try session.vault.update { (contents: inout VaultContents) throws(NotionauthError) in
-                contents.removeClientCredentials(provider: provider.name)
-            }
-        }
         if !options.force, let existing = try session.vault.open().connection(provider: provider.name, name: options.connection),
            existing.effectiveStatus(now: session.now) == .connected {
             let workspace = existing.workspaceName.map { " (workspace \($0))" } ?? ""
             session.info("Already logged in to \(provider.displayName)\(workspace) as connection '\(existing.name)'; use --force to log in again.")
             return .success
+        }
+        if provider.flows.contains(.dynamicRegistration) && options.clientID != nil {
+            throw .usage("\(provider.name) registers its own client; --client-id is for providers with a client you registered", command: "login")
+        }
+        if options.resetClient {
+            try session.vault.update { (contents: inout VaultContents) throws(NotionauthError) in
+                contents.removeClientCredentials(provider: provider.name)
+            }
         }
         let target = try RedirectTarget.resolve(environment: session.context.environment, port: options.port)
         let browser = BrowserLogin(session: session, provider: provider, target: target, openBrowser: !options.noBrowser, timeoutSeconds: options.timeoutSeconds)
@@ -36,7 +39,7 @@ enum LoginCommand {
             contents.store(connection)
             if storeClient { contents.store(client) }
         }
-        let workspace = connection.workspaceName.map { " workspace \($0)" } ?? ""
+        let workspace = connection.workspaceName.map { " (workspace \($0))" } ?? ""
         session.info("Logged in to \(provider.displayName)\(workspace) as connection '\(connection.name)'.")
         return .success
     }
@@ -73,8 +76,7 @@ enum LoginCommand {
     static func loginWithCode(_ options: LoginOptions, provider: ProviderDefinition, client: ClientCredentials?, target: RedirectTarget, browser: BrowserLogin, session: Session) throws(NotionauthError) -> (Connection, ClientCredentials) {
         let oauth = provider.oauth!
         let pkce = oauth.pkce ? PKCE() : nil
-        let api = ProviderAPI(definition: provider, context: session.context)
-        let endpoint = TokenEndpoint(url: oauth.tokenURL!, oauth: oauth, versionHeaders: api.versionHeaders, context: session.context, providerName: provider.displayName)
+        let endpoint = try TokenEndpoint.make(provider: provider, client: nil, context: session.context)
         return try browser.run(
             client: client,
             authorizeURL: { client, state in
@@ -105,9 +107,8 @@ enum LoginCommand {
         }
         guard let client, let server else { throw .failure("registration failed") }
         let pkce = PKCE()
-        var oauth = provider.oauth!
-        oauth.clientAuth = .none
-        let endpoint = TokenEndpoint(url: server.tokenEndpoint, oauth: oauth, versionHeaders: [], context: session.context, providerName: provider.displayName)
+        let oauth = provider.oauth!
+        let endpoint = try TokenEndpoint.make(provider: provider, client: client, context: session.context)
         let scopes = !oauth.scopes.isEmpty ? oauth.scopes : server.scopesSupported
         return try browser.run(
             client: client,
@@ -122,8 +123,7 @@ enum LoginCommand {
                 return URLEncoding.url(server.authorizationEndpoint, parameters)
             },
             exchange: { (code, client) throws(NotionauthError) -> Connection in
-                var parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", target.uri), ("code_verifier", pkce.verifier)]
-                if let resource = server.resource { parameters.append(("resource", resource)) }
+                let parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", target.uri), ("code_verifier", pkce.verifier)]
                 let response = try endpoint.request(parameters, client: client)
                 return Connection(provider: provider.name, name: options.connection, tokenResponse: response, clientID: client.clientID, now: session.now)
             })

@@ -41,7 +41,7 @@ struct BrowserLogin {
         while true {
             let left = deadline - session.now
             guard left > 0 else {
-                throw .authenticationFailed("no answer from the browser within \(timeoutSeconds) seconds; run `notionauth login \(provider.name)` again (--timeout sets the limit)")
+                throw .authenticationFailed("no answer from the browser within \(timeoutSeconds) s; run `notionauth login \(provider.name)` again (--timeout sets the limit)")
             }
             if showCountdown {
                 stderr.write("\r\u{1B}[KWaiting for the browser… \(left / 60):\(String(left % 60).leftPadded(to: 2)) left (Ctrl-C to cancel)")

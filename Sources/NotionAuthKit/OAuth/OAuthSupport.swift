@@ -67,6 +67,10 @@ public struct RedirectTarget: Equatable, Sendable {
             throw .usage("the redirect URI needs a port: \(configured)", command: "login")
         }
         let path = target.percentEncodedPath.isEmpty ? "/" : target.percentEncodedPath
+        // `/` is where the first-run page lives.
+        guard path != "/" else {
+            throw .usage("the redirect URI needs a path other than / (such as /auth/callback/oauth): \(configured)", command: "login")
+        }
         target.percentEncodedPath = path
         let bindHost = host.contains(":") || host == "[::1]" ? "::1" : "127.0.0.1"
         return RedirectTarget(uri: target.string ?? configured, bindHost: bindHost, port: port, path: path)
@@ -80,9 +84,56 @@ struct TokenEndpoint {
     let oauth: ProviderDefinition.OAuth
     let versionHeaders: [(String, String)]
     let context: Context
-    let providerName: String
+    let provider: ProviderDefinition
+    /// The RFC 8707 resource to name in every request (Notion MCP).
+    var resource: String?
+
+    /// The endpoint of a provider's own OAuth (Notion), or of the MCP authorization server
+    /// recorded with the client's registration.
+    static func make(provider: ProviderDefinition, client: ClientCredentials?, context: Context) throws(NotionauthError) -> TokenEndpoint {
+        guard var oauth = provider.oauth else { throw .failure("\(provider.name) has no OAuth settings") }
+        if provider.flows.contains(.dynamicRegistration) {
+            guard let client, let server = AuthorizationServer(client: client) else {
+                throw .failure("the \(provider.displayName) client registration is missing; run `notionauth login \(provider.name) --force`")
+            }
+            oauth.clientAuth = .none
+            return TokenEndpoint(url: server.tokenEndpoint, oauth: oauth, versionHeaders: [], context: context, provider: provider, resource: server.resource)
+        }
+        guard let tokenURL = oauth.tokenURL else { throw .failure("\(provider.name) has no token_url") }
+        let api = ProviderAPI(definition: provider, context: context)
+        return TokenEndpoint(url: tokenURL, oauth: oauth, versionHeaders: api.versionHeaders, context: context, provider: provider, resource: nil)
+    }
+
+    /// An answer that is not a token: the OAuth error code (either shape) and a message.
+    struct Refusal {
+        var status: Int
+        var code: String?
+        var message: String
+    }
 
     func request(_ parameters: [(String, String)], client: ClientCredentials) throws(NotionauthError) -> JSONValue {
+        switch try send(parameters, client: client) {
+        case let .success(json): return json
+        case let .failure(box): throw error(for: box.refusal)
+        }
+    }
+
+    /// Like `request`, but hands a refusal back for the caller to judge (refresh must tell
+    /// `invalid_grant` from everything else).
+    func send(_ parameters: [(String, String)], client: ClientCredentials) throws(NotionauthError) -> Result<JSONValue, RefusalBox> {
+        let response = try post(to: url, parameters + (resource.map { [("resource", $0)] } ?? []), client: client)
+        guard (200..<300).contains(response.status) else {
+            return .failure(RefusalBox(Refusal(status: response.status, code: ProviderErrorMessage.code(response), message: ProviderErrorMessage.describe(response))))
+        }
+        guard let json = response.json, case .object = json, json["access_token"]?.stringValue != nil else {
+            throw .failure("\(provider.displayName) answered the token request without an access token")
+        }
+        return .success(json)
+    }
+
+    /// A POST to one of the provider's OAuth endpoints (token, revoke, introspect), with the
+    /// client authenticated and the body encoded as the definition says.
+    func post(to endpoint: String, _ parameters: [(String, String)], client: ClientCredentials) throws(NotionauthError) -> HTTPResponse {
         var parameters = parameters
         var headers: [(String, String)] = [("Accept", "application/json")] + versionHeaders
         switch oauth.clientAuth {
@@ -104,24 +155,26 @@ struct TokenEndpoint {
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))
             body = Array(URLEncoding.query(parameters).utf8)
         }
-        let response = try context.http.send(HTTPRequest(method: "POST", url: url, headers: headers, body: body), timeoutSeconds: 30)
-        guard (200..<300).contains(response.status) else {
-            let code = ProviderErrorMessage.code(response)
-            let message = "\(providerName) refused the token request: \(ProviderErrorMessage.describe(response))"
-            switch code {
-            case "invalid_client", "unauthorized_client":
-                throw .authenticationFailed(message + "; check the client ID and secret (`notionauth login \(providerName) --reset-client`)")
-            case "invalid_grant", "invalid_request", "unauthorized":
-                throw .authenticationFailed(message)
-            default:
-                throw response.status == 401 || response.status == 403 ? .authenticationFailed(message) : .failure(message)
-            }
-        }
-        guard let json = response.json, case .object = json, json["access_token"]?.stringValue != nil else {
-            throw .failure("\(providerName) answered the token request without an access token")
-        }
-        return json
+        return try context.http.send(HTTPRequest(method: "POST", url: endpoint, headers: headers, body: body), timeoutSeconds: 30)
     }
+
+    func error(for refusal: Refusal) -> NotionauthError {
+        let message = "\(provider.displayName) refused the token request: \(refusal.message)"
+        switch refusal.code {
+        case "invalid_client", "unauthorized_client":
+            return .authenticationFailed(message + "; check the client ID and secret (`notionauth login \(provider.name) --reset-client`)")
+        case "invalid_grant", "invalid_request", "unauthorized":
+            return .authenticationFailed(message)
+        default:
+            return refusal.status == 401 || refusal.status == 403 ? .authenticationFailed(message) : .failure(message)
+        }
+    }
+}
+
+/// `Result` needs an `Error`; a refusal is an answer, not a failure of ours.
+struct RefusalBox: Error {
+    var refusal: TokenEndpoint.Refusal
+    init(_ refusal: TokenEndpoint.Refusal) { self.refusal = refusal }
 }
 
 extension Connection {

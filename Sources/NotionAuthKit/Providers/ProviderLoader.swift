@@ -185,7 +185,7 @@ private struct FieldReader {
         }
         if flows.contains(.dynamicRegistration) {
             guard let oauth else { throw fail("$.oauth", "missing (the dynamic_registration flow needs it)") }
-            if oauth.resourceMetadataURL == nil && oauth.authorizationURL == nil {
+            if oauth.resourceMetadataURL == nil {
                 throw fail("$.oauth.resource_metadata_url", "missing (the dynamic_registration flow discovers its server from it)")
             }
             if !oauth.pkce { throw fail("$.oauth.pkce", "the dynamic_registration flow requires PKCE (true)") }

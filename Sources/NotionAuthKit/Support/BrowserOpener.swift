@@ -17,7 +17,12 @@ enum BrowserOpener {
     }
 
     static func open(_ url: String) -> Bool {
-        let browser = ProcessEnvironment.current()["BROWSER"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? "xdg-open"
+        #if os(macOS)
+        let fallback = "open"
+        #else
+        let fallback = "xdg-open"
+        #endif
+        let browser = ProcessEnvironment.current()["BROWSER"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? fallback
         return spawn(browser, [url])
     }
 

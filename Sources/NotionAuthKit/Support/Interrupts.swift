@@ -20,10 +20,21 @@ public enum Interrupts {
     }
 }
 
+/// While `run` waits for its child, signals go to the child instead (0: none).
+nonisolated(unsafe) var forwardedChild: pid_t = 0
+
+extension Interrupts {
+    static func forward(to child: pid_t) { forwardedChild = child }
+}
+
 /// The terminal settings to restore if interrupted during a no-echo prompt.
 nonisolated(unsafe) var savedTerminal: (fd: Int32, settings: termios)?
 
 private func interrupted(_ signal: Int32) {
+    if forwardedChild > 0 {
+        kill(forwardedChild, signal)
+        return
+    }
     if let saved = savedTerminal {
         var settings = saved.settings
         tcsetattr(saved.fd, TCSANOW, &settings)

@@ -1,12 +1,27 @@
 /// Exit statuses, one table for the whole program (documented in notionauth(1)).
-public enum ExitStatus: Int32, Sendable {
-    case success = 0
-    case failure = 1
-    case usage = 2
-    case notFound = 3
-    case authenticationNeeded = 4
-    case vaultUnavailable = 5
-    case interrupted = 130
+public enum ExitStatus: Equatable, Sendable {
+    case success
+    case failure
+    case usage
+    case notFound
+    case authenticationNeeded
+    case vaultUnavailable
+    case interrupted
+    /// `run` passes its child's status through unchanged.
+    case childStatus(Int32)
+
+    public var rawValue: Int32 {
+        switch self {
+        case .success: 0
+        case .failure: 1
+        case .usage: 2
+        case .notFound: 3
+        case .authenticationNeeded: 4
+        case .vaultUnavailable: 5
+        case .interrupted: 130
+        case let .childStatus(status): status
+        }
+    }
 }
 
 /// The one error type users see. Each message says what happened and what to do next.

@@ -10,6 +10,9 @@ public struct VaultKeys: Sendable {
     public var environmentKey: String?
     /// Asks for the passphrase (environment, file descriptor or terminal prompt).
     public var passphrase: @Sendable (_ confirm: Bool) throws(NotionauthError) -> SecureBytes
+    /// Keys already derived in this process: a command that opens the vault twice must not
+    /// ask for the passphrase (or run Argon2id) twice.
+    let derived = DerivedKeys()
 
     public init(environmentKey: String?, passphrase: @escaping @Sendable (_ confirm: Bool) throws(NotionauthError) -> SecureBytes) {
         self.environmentKey = environmentKey
@@ -127,10 +130,12 @@ public struct Vault: Sendable {
             if let environmentKey = keys.environmentKey { return try decodeEnvironmentKey(environmentKey) }
             return try readKeyFile()
         case let .passphrase(kdf):
+            if let known = keys.derived.key(for: kdf) { return known }
             let passphrase = try keys.passphrase(false)
             guard let key = Sodium.deriveKey(passphrase: passphrase, salt: kdf.salt, opsLimit: UInt64(kdf.opsLimit), memLimit: kdf.memLimit) else {
                 throw .vault(path: path, reason: "the key derivation failed (out of memory?)")
             }
+            keys.derived.remember(key, for: kdf)
             return key
         }
     }
@@ -169,6 +174,21 @@ public struct Vault: Sendable {
         case .passphrase:
             return "the passphrase does not open it (wrong passphrase, or the file was altered)"
         }
+    }
+}
+
+/// Passphrase-derived keys by KDF parameters (salt included), for the life of the process.
+final class DerivedKeys: @unchecked Sendable {
+    // @unchecked: `keys` is guarded by `lock`.
+    private let lock = Lock()
+    private var keys: [(VaultFormat.KDFParameters, SecureBytes)] = []
+
+    func key(for kdf: VaultFormat.KDFParameters) -> SecureBytes? {
+        lock.withLock { keys.first { $0.0 == kdf }?.1 }
+    }
+
+    func remember(_ key: SecureBytes, for kdf: VaultFormat.KDFParameters) {
+        lock.withLock { keys.append((kdf, key)) }
     }
 }
 

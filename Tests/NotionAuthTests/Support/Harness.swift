@@ -37,6 +37,8 @@ final class Sandbox: @unchecked Sendable {
 
     /// Writes a provider override file into this sandbox's providers directory.
     func writeProvider(_ name: String, _ json: String) throws {
+        // As notionauth itself would create it: 0700 (status warns about anything looser).
+        try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try FileManager.default.createDirectory(atPath: providersDirectory, withIntermediateDirectories: true)
         try json.write(toFile: "\(providersDirectory)/\(name).json", atomically: true, encoding: .utf8)
     }

@@ -176,7 +176,9 @@ final class WebDriver: @unchecked Sendable {
             if predicate(last) { return last }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
-        throw NotionauthError.failure("browser still at \(last) after \(timeoutSeconds)s")
+        var shown = ""
+        if let body = try? await findElement(css: "body") { shown = (try? await text(of: body)) ?? "" }
+        throw NotionauthError.failure("browser still at \(last) after \(timeoutSeconds)s, showing: \(shown.prefix(1000))")
     }
 
     // MARK: Cleanup
@@ -199,7 +201,7 @@ final class WebDriver: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    func logTail(_ characters: Int = 400000) -> String {
+    func logTail(_ characters: Int = 4000) -> String {
         let log = (try? String(contentsOfFile: directory + "/chromedriver.log", encoding: .utf8))
             ?? (try? String(contentsOfFile: directory + "/chromedriver.out", encoding: .utf8)) ?? ""
         return String(log.suffix(characters))

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `notionauth run [PROVIDER…] [--connection NAME] -- COMMAND [ARGS…]`, like `aws-vault exec`:
+/// the child gets the tokens in its environment, its exit status is ours, and signals that
+/// would stop us are passed on to it.
+enum RunCommand {
+    /// Set in the child's environment, so a nested run can be noticed.
+    static let marker = "NOTIONAUTH_RUN"
+
+    static func run(_ options: RunOptions, session: Session) throws(NotionauthError) -> ExitStatus {
+        if let outer = session.context.environment[marker], !outer.isEmpty, !options.allowNested {
+            throw .usage("already inside `notionauth run` (\(marker)=\(outer)); add --allow-nested to run anyway", command: "run")
+        }
+        let variables = try ExportCommand.variables(providers: options.providers.isEmpty ? nil : options.providers, connection: options.connection, session: session)
+        var environment = session.context.environment
+        for (name, value) in variables { environment[name] = value }
+        environment[marker] = options.providers.isEmpty ? "all" : options.providers.joined(separator: ",")
+        let status = try spawnAndWait(options.command, environment: environment)
+        return .childStatus(status)
+    }
+
+    /// Runs `command` (found in PATH, no shell) and returns the status to exit with:
+    /// its own, or 128 + the signal that ended it, as shells report it.
+    static func spawnAndWait(_ command: [String], environment: [String: String]) throws(NotionauthError) -> Int32 {
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid = pid_t()
+        // The PATH searched is the one the child gets, as `env` does.
+        let path = environment["PATH"] ?? "/usr/bin:/bin"
+        let program = command[0].contains("/") ? command[0] : (path.split(separator: ":").map { "\($0)/\(command[0])" }.first { access($0, X_OK) == 0 } ?? command[0])
+        let result = posix_spawn(&pid, program, nil, nil, argv, envp)
+        guard result == 0 else {
+            throw .failure("cannot run \(command[0]): \(String(cString: strerror(result)))")
+        }
+        Interrupts.forward(to: pid)
+        defer { Interrupts.forward(to: 0) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { throw .failure("waiting for \(command[0]): \(String(cString: strerror(errno)))") }
+        }
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
+    }
+}

@@ -1,0 +1,126 @@
+/// Hands out access tokens that can be used now, refreshing them when they cannot.
+///
+/// Refresh rotates the token pair, so it happens inside the vault's write lock: the first
+/// process to need it refreshes and writes the new pair; the others wait for the lock,
+/// see that the token they had was replaced, and use the new one without a request.
+struct TokenRefresh {
+    let session: Session
+    let provider: ProviderDefinition
+
+    /// Refresh ahead of a known expiry this many seconds away.
+    static let margin: Int64 = 300
+
+    /// The connection, refreshed first if its token expires within five minutes.
+    func usableConnection(named name: String) throws(NotionauthError) -> Connection {
+        guard let connection = try session.vault.open().connection(provider: provider.name, name: name) else {
+            throw .notLoggedIn(provider: provider.name, connection: name)
+        }
+        return try usable(connection)
+    }
+
+    /// `connection` as read, or refreshed first if its token expires within five minutes.
+    func usable(_ connection: Connection) throws(NotionauthError) -> Connection {
+        let name = connection.name
+        switch connection.status {
+        case .connected:
+            guard let expiresAt = connection.expiresAt, expiresAt - session.now <= Self.margin else { return connection }
+            guard connection.refreshToken != nil else {
+                if expiresAt > session.now { return connection }
+                throw .credentialUnusable(provider: provider.name, connection: name, status: Connection.Status.expired.rawValue)
+            }
+            return try refresh(replacing: connection)
+        default:
+            throw .credentialUnusable(provider: provider.name, connection: name, status: connection.status.rawValue)
+        }
+    }
+
+    /// Called when the API refused `connection`'s token (401): refresh once if we can,
+    /// else mark it invalid.
+    func afterRejection(of connection: Connection) throws(NotionauthError) -> Connection {
+        guard connection.refreshToken != nil else {
+            try mark(connection, as: .invalid)
+            throw .credentialUnusable(provider: provider.name, connection: connection.name, status: Connection.Status.invalid.rawValue)
+        }
+        return try refresh(replacing: connection, force: true)
+    }
+
+    enum Outcome {
+        case refreshed(Connection)
+        case replacedByAnother(Connection)
+        case revoked(String)
+        case failed(NotionauthError, stillUsable: Connection?)
+    }
+
+    /// Refreshes `seen` under the lock unless another process already replaced its token.
+    func refresh(replacing seen: Connection, force: Bool = false) throws(NotionauthError) -> Connection {
+        let now = session.now
+        let outcome = try session.vault.update { (contents: inout VaultContents) throws(NotionauthError) -> Outcome in
+            guard var current = try contents.connection(provider: provider.name, name: seen.name, path: session.vault.path) else {
+                throw .notLoggedIn(provider: provider.name, connection: seen.name)
+            }
+            if current.accessToken != seen.accessToken && current.status == .connected {
+                return .replacedByAnother(current)
+            }
+            guard current.status == .connected || force, let refreshToken = current.refreshToken else {
+                throw .credentialUnusable(provider: provider.name, connection: seen.name, status: current.effectiveStatus(now: now).rawValue)
+            }
+            let client = try clientCredentials(for: current, contents: contents)
+            let endpoint = try TokenEndpoint.make(provider: provider, client: client, context: session.context)
+            let answer: Result<JSONValue, RefusalBox>
+            do throws(NotionauthError) {
+                answer = try endpoint.send([("grant_type", "refresh_token"), ("refresh_token", refreshToken)], client: client)
+            } catch {
+                let usable = current.expiresAt.map { $0 > now } ?? !force
+                return .failed(error, stillUsable: usable ? current : nil)
+            }
+            switch answer {
+            case let .success(json):
+                current.apply(tokenResponse: json, now: now)
+                current.refreshedAt = now
+                contents.store(current)
+                return .refreshed(current)
+            case let .failure(box) where box.refusal.code == "invalid_grant":
+                current.status = .revoked
+                contents.store(current)
+                return .revoked(box.refusal.message)
+            case let .failure(box):
+                return .failed(endpoint.error(for: box.refusal), stillUsable: nil)
+            }
+        }
+        switch outcome {
+        case let .refreshed(connection), let .replacedByAnother(connection):
+            return connection
+        case let .revoked(message):
+            session.warn("\(provider.displayName) refused the refresh token (\(message)); the connection is marked revoked")
+            throw .credentialUnusable(provider: provider.name, connection: seen.name, status: Connection.Status.revoked.rawValue)
+        case let .failed(error, stillUsable?):
+            session.warn("could not refresh the \(provider.displayName) token (\(error.description)); using the current one, which is still valid")
+            return stillUsable
+        case let .failed(error, nil):
+            throw error
+        }
+    }
+
+    /// The client the token was issued to: the vault's, or the provider's variables.
+    private func clientCredentials(for connection: Connection, contents: VaultContents) throws(NotionauthError) -> ClientCredentials {
+        if let stored = try contents.clientCredentials(provider: provider.name, path: session.vault.path),
+           connection.clientID == nil || stored.clientID == connection.clientID {
+            return stored
+        }
+        let environment = session.context.environment
+        if let idName = provider.clientIDEnvironment, let id = environment[idName], id == connection.clientID,
+           let secretName = provider.clientSecretEnvironment, let secret = environment[secretName] {
+            return ClientCredentials(provider: provider.name, clientID: id, clientSecret: secret)
+        }
+        throw .credentialUnusable(provider: provider.name, connection: connection.name, status: "expired and its client credentials are gone")
+    }
+
+    func mark(_ connection: Connection, as status: Connection.Status) throws(NotionauthError) {
+        try session.vault.update { (contents: inout VaultContents) throws(NotionauthError) in
+            guard var current = try contents.connection(provider: provider.name, name: connection.name, path: session.vault.path),
+                  current.accessToken == connection.accessToken else { return }
+            current.status = status
+            contents.store(current)
+        }
+    }
+}
