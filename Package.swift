@@ -54,3 +54,18 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets, built only by scripts/fuzz (which sets NOTIONAUTH_FUZZ) with
+// `-sanitize=fuzzer,address`: the normal build and `swift test` never see them.
+if Context.environment["NOTIONAUTH_FUZZ"] != nil {
+    package.targets += ["FuzzVault", "FuzzProviders", "FuzzCallback", "FuzzQuoting"].map { name in
+        .executableTarget(
+            name: name,
+            dependencies: [
+                "NotionAuthKit",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/Fuzz/\(name)"
+        )
+    }
+}

@@ -87,15 +87,19 @@ public struct CommandSpec: Sendable {
             summary: "print access tokens as environment variables",
             options: [
                 connection,
-                Option("format", value: "FORMAT", "env (default: export lines for eval), dotenv, or json"),
+                Option("format", value: "FORMAT", "env (default: export lines for eval), dotenv, json, fish, or github-actions"),
             ],
             minPositionals: 0, maxPositionals: 1,
             details: """
             Without PROVIDER: the connection of every provider that has one (--connection, else default).
             Refresh tokens and client secrets are never exported.
 
+            github-actions masks each value (::add-mask:: on stdout) and appends it to $GITHUB_ENV.
+
             Examples:
               eval "$(notionauth export notion)"
+              notionauth export notion --format fish | source
+              notionauth export notion --format github-actions      # in a workflow step
               notionauth export notion --format dotenv > notion.env && docker run --env-file notion.env …
             """),
         CommandSpec(
@@ -184,6 +188,17 @@ public struct CommandSpec: Sendable {
             keyfile     protect the vault with a random key file again (or NOTIONAUTH_VAULT_KEY when set)
             The passphrase comes from NOTIONAUTH_PASSPHRASE, the file descriptor in
             NOTIONAUTH_PASSPHRASE_FD, or a no-echo prompt on a terminal.
+            """),
+        CommandSpec(
+            name: "completion", synopsis: "completion bash|zsh|fish",
+            summary: "print the shell completion script",
+            options: [],
+            minPositionals: 1, maxPositionals: 1,
+            details: """
+            Examples:
+              source <(notionauth completion bash)          # in ~/.bashrc
+              notionauth completion zsh > "${fpath[1]}/_notionauth"
+              notionauth completion fish > ~/.config/fish/completions/notionauth.fish
             """),
         CommandSpec(
             name: "help", synopsis: "help [COMMAND]",

@@ -31,7 +31,8 @@ public struct GetOptions: Equatable, Sendable {
 }
 
 public enum ExportFormat: String, CaseIterable, Sendable {
-    case env, dotenv, json
+    case env, dotenv, json, fish
+    case githubActions = "github-actions"
 }
 
 public struct ExportOptions: Equatable, Sendable {
@@ -88,6 +89,10 @@ public enum Command: Equatable, Sendable {
     case logout(LogoutOptions)
     case run(RunOptions)
     case api(APIOptions)
+    /// `completion bash|zsh|fish`: the shell's completion script.
+    case completion(shell: String)
+    /// `__complete WORD…` (hidden): candidates for the word being completed, used by the scripts.
+    case complete(words: [String])
 }
 
 public struct Invocation: Equatable, Sendable {
@@ -128,6 +133,9 @@ public enum ArgumentParser {
             return Invocation(global: global, command: .help(topic: nil))
         }
         if name == "--" { rest = rest.dropFirst() }
+        if rest.first == "__complete" {
+            return Invocation(global: global, command: .complete(words: Array(rest.dropFirst())))
+        }
         guard let commandName = rest.first, let spec = CommandSpec.named(commandName) else {
             let word = rest.first ?? ""
             let suggestion = NearMiss.closest(to: word, among: CommandSpec.all.map(\.name))
@@ -323,6 +331,11 @@ public enum ArgumentParser {
                 throw .usage("the path must start with '/', as in /v1/users/me", command: name)
             }
             return .api(options)
+        case "completion":
+            guard let shell = positional, ["bash", "zsh", "fish"].contains(shell) else {
+                throw .usage("completion needs a shell: bash, zsh or fish", command: name)
+            }
+            return .completion(shell: shell)
         case "help":
             if let positional, CommandSpec.named(positional) == nil {
                 throw .usage("no command '\(positional)'", command: "help")

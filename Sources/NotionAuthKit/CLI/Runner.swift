@@ -35,6 +35,8 @@ public enum Runner {
         case let .logout(options): return try LogoutCommand.run(options, session: session)
         case let .run(options): return try RunCommand.run(options, session: session)
         case let .api(options): return try APICommand.run(options, session: session)
+        case let .completion(shell): return try CompletionCommand.script(for: shell, session: session)
+        case let .complete(words): return try CompletionCommand.complete(words, session: session)
         }
     }
 

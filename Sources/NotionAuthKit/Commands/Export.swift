@@ -6,7 +6,16 @@
 enum ExportCommand {
     static func run(_ options: ExportOptions, session: Session) throws(NotionauthError) -> ExitStatus {
         let variables = try variables(providers: options.provider.map { [$0] }, connection: options.connection, session: session)
-        session.output(try ExportFormatter.format(variables, as: options.format))
+        guard options.format == .githubActions else {
+            session.output(try ExportFormatter.format(variables, as: options.format))
+            return .success
+        }
+        guard let envFile = session.context.environment["GITHUB_ENV"], !envFile.isEmpty else {
+            throw .usage("--format github-actions writes to $GITHUB_ENV, which is not set (not in a GitHub Actions step?)", command: "export")
+        }
+        let (masks, lines) = try ExportFormatter.githubActions(variables, delimiter: "NOTIONAUTH_" + Base64URL.encode(Sodium.randomBytes(18)).replacingAll("-", with: "_"))
+        try FileSystem.append(envFile, bytes: Array(lines.utf8))
+        session.output(masks)
         return .success
     }
 
@@ -64,7 +73,40 @@ public enum ExportFormatter {
             var object: [String: JSONValue] = [:]
             for (name, value) in variables { object[name] = .string(value) }
             return JSONValue.object(object).encoded() + "\n"
+        case .fish:
+            return variables.map { "set -gx \($0.0) \(fishQuote($0.1))\n" }.joined()
+        case .githubActions:
+            return try githubActions(variables, delimiter: "EOF").masks
         }
+    }
+
+    /// Inside fish's single quotes only `\\` and `\'` are escapes; everything else, newlines
+    /// included, is literal.
+    public static func fishQuote(_ value: String) -> String {
+        "'" + value.replacingAll("\\", with: "\\\\").replacingAll("'", with: "\\'") + "'"
+    }
+
+    /// GitHub Actions: `::add-mask::` workflow commands for stdout, so the runner hides the
+    /// values in logs (one per line of a multi-line value), and `NAME<<DELIMITER` blocks for
+    /// $GITHUB_ENV, which carry any value as long as the delimiter is not one of its lines.
+    public static func githubActions(_ variables: [(String, String)], delimiter: String) throws(NotionauthError) -> (masks: String, envFile: String) {
+        var masks = ""
+        var envFile = ""
+        for (name, value) in variables {
+            for line in value.unicodeScalars.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) where !line.isEmpty {
+                masks += "::add-mask::\(workflowEscape(String(String.UnicodeScalarView(line))))\n"
+            }
+            if value.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).contains(where: { String(String.UnicodeScalarView($0)) == delimiter }) {
+                throw .unrepresentable("the value of \(name) contains the heredoc delimiter; try again")
+            }
+            envFile += "\(name)<<\(delimiter)\n\(value)\n\(delimiter)\n"
+        }
+        return (masks, envFile)
+    }
+
+    /// Workflow-command data escaping, as the runner undoes it.
+    static func workflowEscape(_ text: String) -> String {
+        text.replacingAll("%", with: "%25").replacingAll("\r", with: "%0D").replacingAll("\n", with: "%0A")
     }
 
     /// Single quotes keep every byte literal in sh, bash, dash and zsh; a single quote
@@ -84,7 +126,24 @@ public enum ExportFormatter {
 }
 
 extension String {
+    /// Replaces every occurrence of `target`, matching Unicode scalars rather than
+    /// characters: a quote followed by a combining mark is one Character but still a quote
+    /// to a shell, so quoting must see it.
     func replacingAll(_ target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+        let scalars = Array(unicodeScalars)
+        let pattern = Array(target.unicodeScalars)
+        guard !pattern.isEmpty else { return self }
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            if i + pattern.count <= scalars.count && scalars[i..<(i + pattern.count)].elementsEqual(pattern) {
+                out.append(contentsOf: replacement.unicodeScalars)
+                i += pattern.count
+            } else {
+                out.append(scalars[i])
+                i += 1
+            }
+        }
+        return String(out)
     }
 }

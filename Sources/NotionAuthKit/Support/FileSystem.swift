@@ -159,6 +159,14 @@ public enum FileSystem {
         return true
     }
 
+    /// Appends to a file that someone else owns (such as $GITHUB_ENV), creating it if needed.
+    public static func append(_ path: String, bytes: [UInt8]) throws(NotionauthError) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io(path: path, reason: lastError()) }
+        defer { close(fd) }
+        try writeAll(fd, bytes, path: path)
+    }
+
     public static func remove(_ path: String) throws(NotionauthError) {
         if unlink(path) != 0 && errno != ENOENT { throw .io(path: path, reason: lastError()) }
     }
