@@ -55,17 +55,24 @@ let package = Package(
     ]
 )
 
-// libFuzzer targets, built only by scripts/fuzz (which sets NOTIONAUTH_FUZZ) with
-// `-sanitize=fuzzer,address`: the normal build and `swift test` never see them.
+// libFuzzer targets, built only by scripts/fuzz (which sets NOTIONAUTH_FUZZ): the normal
+// build and `swift test` never see them. The sanitizer flags are set here rather than with
+// -Xswiftc so that the build tool embed-providers stays an ordinary executable.
 if Context.environment["NOTIONAUTH_FUZZ"] != nil {
+    let sanitize: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    for target in package.targets where target.name == "NotionAuthKit" {
+        target.swiftSettings = (target.swiftSettings ?? []) + sanitize
+    }
+    let extraDependencies: [String: [Target.Dependency]] = [
+        "FuzzCallback": [.product(name: "NIOHTTP1", package: "swift-nio")],
+    ]
     package.targets += ["FuzzVault", "FuzzProviders", "FuzzCallback", "FuzzQuoting"].map { name in
         .executableTarget(
             name: name,
-            dependencies: [
-                "NotionAuthKit",
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
-            path: "Tests/Fuzz/\(name)"
+            dependencies: ["NotionAuthKit"] + extraDependencies[name, default: []],
+            path: "Tests/Fuzz/\(name)",
+            swiftSettings: sanitize,
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
         )
     }
 }

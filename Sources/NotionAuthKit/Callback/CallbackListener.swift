@@ -174,6 +174,19 @@ final class CallbackHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
 
     init(listener: HandlerContextBox) { self.box = listener }
 
+    /// A browser sends its request at once; a client still sending after this long is cut
+    /// off, so a trickle of bytes (which resets an idle timer) cannot hold a connection.
+    static let requestDeadline = TimeAmount.seconds(10)
+    private var answered = false
+
+    func channelActive(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: Self.requestDeadline) { [self] in
+            if !answered { loopBound.value.close(promise: nil) }
+        }
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case let .head(requestHead):
@@ -189,6 +202,7 @@ final class CallbackHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             guard let head else { return }
             self.head = nil
+            answered = true
             if tooLarge {
                 write(.page(status: 413, html: Pages.message(title: "Too large", text: "The request body is too large.")), context: context)
                 return

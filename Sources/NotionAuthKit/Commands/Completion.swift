@@ -33,8 +33,8 @@ enum CompletionCommand {
             return values(for: option, line: line, session: session)
         }
         let options = (line.command?.options ?? []) + CommandSpec.globalOptions
-        if !line.optionsEnded, current.hasPrefix("--"), let equals = current.firstIndex(of: "=") {
-            let name = current[current.index(current.startIndex, offsetBy: 2)..<equals]
+        if !line.optionsEnded, current.hasPrefix("--"), current.contains("=") {
+            let name = current.dropFirst(2).prefix { $0 != "=" }
             guard let option = options.first(where: { $0.name == name && $0.valueName != nil }) else { return [] }
             return values(for: option, line: line, session: session).map { "--\(name)=\($0)" }
         }
@@ -44,12 +44,13 @@ enum CompletionCommand {
             return options.map { "--\($0.name)" } + (line.commandName == nil ? ["--version"] : [])
         }
         guard let commandName = line.commandName else { return CommandSpec.all.map(\.name) }
-        guard line.positionals.isEmpty || commandName == "run" else { return [] }
-        switch commandName {
-        case _ where providerFirstCommands.contains(commandName): return providerNames(session)
-        case "run" where !line.optionsEnded:
+        if commandName == "run" {
             // After `--` comes the command to run, which is the shell's business.
-            return providerNames(session).filter { !line.positionals.contains($0) }
+            return line.optionsEnded ? [] : providerNames(session).filter { !line.positionals.contains($0) }
+        }
+        guard line.positionals.isEmpty else { return [] }
+        if providerFirstCommands.contains(commandName) { return providerNames(session) }
+        switch commandName {
         case "vault": return VaultAction.allCases.map(\.rawValue)
         case "completion": return shells
         case "help": return CommandSpec.all.map(\.name)
@@ -59,7 +60,7 @@ enum CompletionCommand {
 
     private static func values(for option: CommandSpec.Option, line: Line, session: Session) -> [String] {
         switch option.name {
-        case "connection": connectionNames(of: line.providers, line: line, session: session)
+        case "connection": connectionNames(line: line, session: session)
         case "field": ConnectionView.fieldNames
         case "format": ExportFormat.allCases.map(\.rawValue)
         case "provider": providerNames(session)
@@ -72,9 +73,9 @@ enum CompletionCommand {
         (try? session.providers.all().map(\.definition.name)) ?? ProviderRegistry.bundledNames
     }
 
-    /// Connection names from the vault's index alone: no record is decrypted, so no secret is
-    /// ever in memory, let alone printed.
-    private static func connectionNames(of providers: [String], line: Line, session: Session) -> [String] {
+    /// Names of the connections of the providers on the line (all, when it names none), from
+    /// the vault's index alone: no record is decrypted, so no token is read, let alone printed.
+    private static func connectionNames(line: Line, session: Session) -> [String] {
         var context = session.context
         // A passphrase prompt (or reading a descriptor meant for a real command) in the middle
         // of a Tab press would hang the shell; a vault that needs one completes nothing.
@@ -87,7 +88,7 @@ enum CompletionCommand {
         for record in vault.recordNames {
             let parts = record.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 3, parts[0] == "connection", ConnectionName.isValid(parts[2]) else { continue }
-            if providers.isEmpty || providers.contains(parts[1]) { names.insert(parts[2]) }
+            if line.providers.isEmpty || line.providers.contains(parts[1]) { names.insert(parts[2]) }
         }
         return names.sorted()
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads a provider definition from JSON, checking every field and naming the JSON path of
 /// the first bad one, so a typo in an override file is found before it is used.
 public enum ProviderLoader {
@@ -15,7 +17,7 @@ public enum ProviderLoader {
         do {
             json = try JSONValue.parse(bytes)
         } catch {
-            throw .invalidProvider(file: file, jsonPath: "$", message: "not valid JSON (\(jsonErrorSummary(error)))")
+            throw .invalidProvider(file: file, jsonPath: "$", message: "not valid JSON: \(jsonErrorSummary(bytes))")
         }
         return try validate(json, file: file, expectedName: expectedName)
     }
@@ -27,13 +29,15 @@ public enum ProviderLoader {
         return (definition, reader.warnings)
     }
 
-    private static func jsonErrorSummary(_ error: Error) -> String {
-        let text = "\(error)"
-        if let range = text.range(of: "debugDescription: \"") {
-            let rest = text[range.upperBound...]
-            return String(rest.prefix { $0 != "\"" })
+    /// JSONDecoder says only "not valid JSON"; JSONSerialization says where and why
+    /// ("Invalid value around character 6."), so it is asked on this error path only.
+    private static func jsonErrorSummary(_ bytes: [UInt8]) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            return "unreadable"
+        } catch {
+            return ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? "unreadable"
         }
-        return "unreadable"
     }
 }
 

@@ -1,0 +1,239 @@
+import Foundation
+import Testing
+@testable import NotionAuthKit
+
+/// Faults, load and hostile input: notionauth keeps working and loses nothing.
+@Suite struct HardeningTests {
+    static func connectionNames(_ sandbox: Sandbox, environment: [String: String] = [:]) async -> Set<String>? {
+        let list = await sandbox.runInProcess(["--json", "list"], environment: environment)
+        guard list.status == 0, let json = try? JSONValue.parse(Array(list.stdout.utf8)), case let .array(providers)? = json["providers"] else { return nil }
+        var names = Set<String>()
+        for provider in providers {
+            if case let .array(connections)? = provider["connections"] {
+                for connection in connections { names.insert("\(provider["name"]!.stringValue!)/\(connection["name"]!.stringValue!)") }
+            }
+        }
+        return names
+    }
+
+    /// 200 writers (token logins, logouts, refreshes) killed with SIGKILL at random moments:
+    /// after every kill the vault opens and holds every connection whose writer exited 0.
+    @Test func writersKilledAtRandom200TimesNeverLoseACompletedWrite() async throws {
+        let setup = try await LifecycleTests.loggedIn(lifetime: 120)
+        let sandbox = setup.sandbox
+        // What must be there: everything a writer finished adding and no finished logout removed.
+        var mustExist = try #require(await Self.connectionNames(sandbox))
+        var kills = 0
+        for round in 0..<200 {
+            let arguments: [String]
+            var stdin: String?
+            var adding: String?
+            var removing: String?
+            switch round % 4 {
+            case 0, 1:
+                adding = "notion/k\(round)"
+                arguments = ["login", "notion", "--with-token", "--no-verify", "--connection", "k\(round)"]
+                stdin = "ntn_kill_\(round)_abcdefghijklmnop"
+            case 2:
+                guard let victim = mustExist.filter({ $0.hasPrefix("notion/k") }).sorted().first else { continue }
+                removing = victim
+                arguments = ["logout", "notion", "--connection", String(victim.dropFirst("notion/".count)), "--keep-remote"]
+            default:
+                arguments = ["get", "notion", "--field", "access_token"]
+            }
+            let started = try Binary.start(Binary.notionauth, arguments, stdin: stdin, environment: sandbox.environment, directory: sandbox.root)
+            usleep(UInt32.random(in: 0...12_000))
+            if started.process.isRunning {
+                kill(started.process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            started.process.waitUntilExit()
+            let finished = started.process.terminationReason == .exit && started.process.terminationStatus == 0
+            _ = Binary.collect(started)
+            if finished, let adding { mustExist.insert(adding) }
+            // A logout, finished or killed, may have removed its victim: no longer required.
+            if let removing { mustExist.remove(removing) }
+            let names = await Self.connectionNames(sandbox)
+            #expect(names != nil, "round \(round): the vault does not open")
+            if let names {
+                #expect(mustExist.isSubset(of: names), "round \(round): lost \(mustExist.subtracting(names))")
+            }
+        }
+        #expect(kills > 50, "too few writers were actually killed mid-run (\(kills))")
+        try await setup.server.stop()
+    }
+
+    @Test func fiftyConcurrentWritersAllLand() async throws {
+        let sandbox = try Sandbox()
+        let processes = try (0..<50).map { i in
+            try Binary.start(Binary.notionauth, ["login", "notion", "--with-token", "--no-verify", "--connection", "p\(i)"], stdin: "ntn_fifty_\(i)_abcdefghijkl", environment: sandbox.environment, directory: sandbox.root)
+        }
+        for started in processes {
+            try await Binary.wait(started.process, timeoutSeconds: 120)
+            #expect(Binary.collect(started).status == 0)
+        }
+        #expect(await Self.connectionNames(sandbox)?.count == 50)
+    }
+
+    @Test func fiftyReadersDuringTenWritersAllSucceedAndSeeAConsistentVault() async throws {
+        let sandbox = try Sandbox()
+        #expect(await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_reader_base_abcdefghij").status == 0)
+        var all: [Binary.Started] = []
+        for i in 0..<60 {
+            if i % 6 == 0 {
+                all.append(try Binary.start(Binary.notionauth, ["login", "notion", "--with-token", "--no-verify", "--connection", "w\(i)"], stdin: "ntn_writer_\(i)_abcdefghij", environment: sandbox.environment, directory: sandbox.root))
+            } else {
+                all.append(try Binary.start(Binary.notionauth, ["--json", "list"], stdin: nil, environment: sandbox.environment, directory: sandbox.root))
+            }
+        }
+        for (i, started) in all.enumerated() {
+            try await Binary.wait(started.process, timeoutSeconds: 120)
+            let result = Binary.collect(started)
+            #expect(result.status == 0, "process \(i): \(result.stderr)")
+            if i % 6 != 0 {
+                // A reader sees a whole vault: the base connection always, parseable JSON.
+                #expect(result.stdout.contains("\"name\":\"default\""), "reader \(i)")
+            }
+        }
+        #expect(await Self.connectionNames(sandbox)?.count == 11)
+    }
+
+    @Test func truncationAtEveryLengthIsExit5AndNothingIsOverwritten() async throws {
+        let sandbox = try Sandbox()
+        #expect(await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_truncate_abcdefghijkl").status == 0)
+        let original = try Data(contentsOf: URL(fileURLWithPath: sandbox.vaultPath))
+        for length in 0..<original.count {
+            let truncated = original.prefix(length)
+            try truncated.write(to: URL(fileURLWithPath: sandbox.vaultPath))
+            #expect(await sandbox.runInProcess(["get", "notion", "--field", "access_token"]).status == 5, "length \(length)")
+            #expect(await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify", "--connection", "x"], stdin: "ntn_x_abcdefghijklmnopq").status == 5)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.vaultPath)) == truncated)
+        }
+    }
+
+    @Test func futureFormatWrongPassphraseAndExcessiveKDFAreExit5() async throws {
+        let sandbox = try Sandbox()
+        #expect(await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_future_abcdefghijklm").status == 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: sandbox.vaultPath))
+        bytes[8] = 9
+        try bytes.write(to: URL(fileURLWithPath: sandbox.vaultPath))
+        let future = await sandbox.runInProcess(["get", "notion"])
+        #expect(future.status == 5)
+        #expect(future.stderr.contains("format version 9 is not supported"))
+
+        let protected = try Sandbox()
+        #expect(await protected.runInProcess(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_pass_abcdefghijklmno").status == 0)
+        #expect(await protected.runInProcess(["vault", "passphrase"], environment: ["NOTIONAUTH_PASSPHRASE": "right one"]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: protected.vaultPath))
+        let wrong = await protected.runInProcess(["login", "notion", "--with-token", "--no-verify", "--connection", "y"], stdin: "ntn_y_abcdefghijklmnopq", environment: ["NOTIONAUTH_PASSPHRASE": "wrong one"])
+        #expect(wrong.status == 5)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: protected.vaultPath)) == before)
+
+        // A header asking for 4 GiB of Argon2 memory is refused before any derivation.
+        var greedy = before
+        let memLimit = UInt64(4) << 30
+        for i in 0..<8 { greedy[16 + i] = UInt8((memLimit >> (8 * UInt64(i))) & 0xff) }
+        try greedy.write(to: URL(fileURLWithPath: protected.vaultPath))
+        let started = Date()
+        let capped = await protected.runInProcess(["get", "notion"], environment: ["NOTIONAUTH_PASSPHRASE": "right one"])
+        #expect(capped.status == 5)
+        #expect(capped.stderr.contains("KDF limits out of bounds"))
+        #expect(Date().timeIntervalSince(started) < 1)
+    }
+
+    @Test func hugeAndDeeplyNestedProviderFilesAreClearErrors() async throws {
+        let sandbox = try Sandbox()
+        try sandbox.writeProvider("notion", String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000))
+        let deep = await sandbox.runInProcess(["inspect", "notion"])
+        #expect(deep.status == 1)
+        #expect(deep.stderr.contains("notion.json: $: not valid JSON: Too many nested"))
+        try sandbox.writeProvider("notion", "{\"name\": \"" + String(repeating: "x", count: 2 << 20) + "\"}")
+        #expect(await sandbox.runInProcess(["inspect", "notion"]).stderr.contains("larger than 1 MiB"))
+    }
+}
+
+/// The callback listener of a real `login` process under hostile traffic.
+@Suite struct CallbackListenerHostileInputTests {
+    /// Sends raw bytes to the listener; returns the status line, or nil if the connection was closed without one.
+    static func raw(_ port: Int, _ bytes: [UInt8], readTimeout: Int = 3) -> String? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { return nil }
+        var timeout = timeval(tv_sec: readTimeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n], as: UTF8.self).components(separatedBy: "\r\n").first
+    }
+
+    @Test func theListenerSurvivesHostileTrafficAndTheRealCallbackStillCompletes() async throws {
+        let setup = try await LoginBrowserTests.setUp()
+        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "60", "--client-id", "client-1", "--client-secret-stdin"], stdin: "s3cret-value")
+        let url = try await running.printedURL()
+        let port = setup.port
+
+        // Oversized request line and headers.
+        let longLine = Self.raw(port, Array("GET /\(String(repeating: "a", count: 200_000)) HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        #expect(longLine == nil || longLine!.contains(" 4"), "\(longLine ?? "closed")")
+        let bigHeaders = Self.raw(port, Array(("GET / HTTP/1.1\r\n" + String(repeating: "X-Junk: \(String(repeating: "b", count: 1000))\r\n", count: 200) + "\r\n").utf8))
+        #expect(bigHeaders == nil || bigHeaders!.contains(" 4"))
+        // Other methods, invalid UTF-8 and broken percent-encoding.
+        #expect(Self.raw(port, Array("POST /auth/callback/oauth HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".utf8))?.contains("405") == true)
+        #expect(Self.raw(port, Array("DELETE / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))?.contains("404") == true)
+        #expect(Self.raw(port, Array("GET /auth/callback/oauth?state=%ZZ%&code=%ff%fe HTTP/1.1\r\nHost: x\r\n\r\n".utf8))?.contains("400") == true)
+        #expect(Self.raw(port, Array("GET /\u{FF}\u{FE} HTTP/1.1\r\nHost: x\r\n\r\n".utf8) + [0xff, 0xfe]) != "HTTP/1.1 200 OK")
+        #expect(Self.raw(port, [0x16, 0x03, 0x01, 0x00, 0xff] + Array(repeating: 0, count: 300)) == nil || true)
+
+        // A client that sends one byte a second is cut off, and does not block the others.
+        let slow = Task.detached { () -> (bytes: Int, seconds: Double) in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            let start = Date()
+            var sent = 0
+            var scratch = [UInt8](repeating: 0, count: 64)
+            for byte in Array("GET /slow HTTP/1.1\r\nHost: a-very-slow-client\r\n".utf8) {
+                // The server closing the connection shows up as end of file.
+                if recv(fd, &scratch, scratch.count, Int32(MSG_DONTWAIT)) == 0 { break }
+                if send(fd, [byte], 1, Int32(MSG_NOSIGNAL)) <= 0 { break }
+                sent += 1
+                sleep(1)
+            }
+            return (sent, Date().timeIntervalSince(start))
+        }
+
+        // Hundreds of connections at once, and a flood of callbacks with the wrong state.
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<300 {
+                group.addTask {
+                    let page = try await Browserless.request("http://127.0.0.1:\(port)/auth/callback/oauth?code=c\(i)&state=wrong\(i)")
+                    return page.status
+                }
+            }
+            for try await status in group { #expect(status == 400) }
+        }
+        #expect(setup.server.requestCount(path: "/v1/oauth/token") == 0)
+
+        let slowClient = await slow.value
+        #expect(slowClient.seconds < 14, "the slow client was not cut off (\(slowClient.bytes) bytes in \(slowClient.seconds) s)")
+        #expect(running.started.process.isRunning, "the login is still waiting")
+
+        // The legitimate callback still completes.
+        let location = try #require(try await setup.server.authorizeLikeABrowser(url: url).location)
+        let page = try await Browserless.request(location)
+        #expect(page.status == 200)
+        #expect(try await running.finish().status == 0)
+        try await setup.server.stop()
+    }
+}
