@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func exportFormatIsValidated() throws {
-        #expect(throws: NotionauthError.usage("unknown format 'dotnev'; formats: env, dotenv, json; did you mean 'dotenv'?", command: "export")) {
+        #expect(throws: NotionauthError.usage("unknown format 'dotnev'; formats: env, dotenv, json, fish, github-actions; did you mean 'dotenv'?", command: "export")) {
             try ArgumentParser.parse(["export", "--format", "dotnev"])
         }
         var expected = ExportOptions(provider: nil)
