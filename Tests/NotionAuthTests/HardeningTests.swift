@@ -156,14 +156,8 @@ import Testing
 @Suite struct CallbackListenerHostileInputTests {
     /// Sends raw bytes to the listener; returns the status line, or nil if the connection was closed without one.
     static func raw(_ port: Int, _ bytes: [UInt8], readTimeout: Int = 3) -> String? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let fd = connectToLoopback(port) else { return nil }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard connected == 0 else { return nil }
         var timeout = timeval(tv_sec: readTimeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -171,6 +165,19 @@ import Testing
         let n = recv(fd, &buffer, buffer.count, 0)
         guard n > 0 else { return nil }
         return String(decoding: buffer[0..<n], as: UTF8.self).components(separatedBy: "\r\n").first
+    }
+
+    /// A TCP connection to 127.0.0.1:port, or nil.
+    static func connectToLoopback(_ port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if connected == 0 { return fd }
+        close(fd)
+        return nil
     }
 
     @Test func theListenerSurvivesHostileTrafficAndTheRealCallbackStillCompletes() async throws {
@@ -193,13 +200,8 @@ import Testing
 
         // A client that sends one byte a second is cut off, and does not block the others.
         let slow = Task.detached { () -> (bytes: Int, seconds: Double) in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard let fd = Self.connectToLoopback(port) else { return (0, 0) }
             defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             let start = Date()
             var sent = 0
             var scratch = [UInt8](repeating: 0, count: 64)
