@@ -59,20 +59,21 @@ let package = Package(
 // build and `swift test` never see them. The sanitizer flags are set here rather than with
 // -Xswiftc so that the build tool embed-providers stays an ordinary executable.
 if Context.environment["NOTIONAUTH_FUZZ"] != nil {
-    let sanitize: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    let sanitize = ["-sanitize=fuzzer,address"]
     for target in package.targets where target.name == "NotionAuthKit" {
-        target.swiftSettings = (target.swiftSettings ?? []) + sanitize
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(sanitize)]
     }
     let extraDependencies: [String: [Target.Dependency]] = [
         "FuzzCallback": [.product(name: "NIOHTTP1", package: "swift-nio")],
     ]
+    package.targets.append(.systemLibrary(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"))
     package.targets += ["FuzzVault", "FuzzProviders", "FuzzCallback", "FuzzQuoting"].map { name in
         .executableTarget(
             name: name,
-            dependencies: ["NotionAuthKit"] + extraDependencies[name, default: []],
+            dependencies: ["NotionAuthKit", "CLibFuzzer"] + extraDependencies[name, default: []],
             path: "Tests/Fuzz/\(name)",
-            swiftSettings: sanitize,
-            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+            swiftSettings: [.unsafeFlags(sanitize)],
+            linkerSettings: [.unsafeFlags(sanitize)]
         )
     }
 }

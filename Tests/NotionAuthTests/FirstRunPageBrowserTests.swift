@@ -73,7 +73,7 @@ import Testing
 
             let result = try await login.finish()
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.stderr.contains("Logged in to Notion workspace Fake Workspace"))
+            #expect(result.stderr.contains("Logged in to Notion (workspace Fake Workspace)"))
             #expect(!result.stderr.contains("s3cret-value"))
             // The browser took the whole trip: the fake saw the authorize and the token exchange.
             #expect(server.requestCount(path: "/v1/oauth/authorize") == 1)

@@ -126,7 +126,7 @@ public struct CommandSpec: Sendable {
             minPositionals: 0, maxPositionals: 1,
             details: """
             Each connection is checked with the provider (introspection where it has it, else its
-            identity endpoint) and reported as connected, expired, revoked, invalid or unreachable;
+            identity endpoint) and reported as connected, expired, revoked, invalid, unreachable or not_connected;
             the stored status is updated. Also checks the vault's and key file's permissions and the
             provider definitions. Exit 0 when everything asked about is usable, 4 when a connection
             needs a login, 1 otherwise.

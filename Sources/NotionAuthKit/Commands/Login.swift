@@ -14,12 +14,12 @@ enum LoginCommand {
         if provider.flows.contains(.dynamicRegistration) && options.clientID != nil {
             throw .usage("\(provider.name) registers its own client; --client-id is for providers with a client you registered", command: "login")
         }
+        let target = try RedirectTarget.resolve(environment: session.context.environment, port: options.port)
         if options.resetClient {
             try session.vault.update { (contents: inout VaultContents) throws(NotionauthError) in
                 contents.removeClientCredentials(provider: provider.name)
             }
         }
-        let target = try RedirectTarget.resolve(environment: session.context.environment, port: options.port)
         let browser = BrowserLogin(session: session, provider: provider, target: target, openBrowser: !options.noBrowser, timeoutSeconds: options.timeoutSeconds)
 
         let connection: Connection

@@ -33,10 +33,24 @@ enum RunCommand {
             envp.forEach { free($0) }
         }
         var pid = pid_t()
-        // The PATH searched is the one the child gets, as `env` does.
+        // The PATH searched is the one the child gets, as `env` does; never the current
+        // directory unless the command names a path.
         let path = environment["PATH"] ?? "/usr/bin:/bin"
-        let program = command[0].contains("/") ? command[0] : (path.split(separator: ":").map { "\($0)/\(command[0])" }.first { access($0, X_OK) == 0 } ?? command[0])
-        let result = posix_spawn(&pid, program, nil, nil, argv, envp)
+        let found = command[0].contains("/") ? command[0] : path.split(separator: ":").map { "\($0)/\(command[0])" }.first { access($0, X_OK) == 0 }
+        guard let program = found else {
+            throw .failure("cannot run \(command[0]): not found in PATH")
+        }
+        // The child starts with default signal handling: we ignore SIGPIPE and catch
+        // SIGINT/SIGTERM, and neither should be inherited.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGINT, SIGTERM] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+        let result = posix_spawn(&pid, program, nil, &attributes, argv, envp)
         guard result == 0 else {
             throw .failure("cannot run \(command[0]): \(String(cString: strerror(result)))")
         }

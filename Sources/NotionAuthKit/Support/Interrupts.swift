@@ -9,8 +9,12 @@ import Darwin
 /// rename, so an interrupted write leaves the previous vault in place.
 public enum Interrupts {
     public static func install() {
-        signal(SIGINT, interrupted)
-        signal(SIGTERM, interrupted)
+        var action = sigaction()
+        action.__sigaction_handler.sa_sigaction = interrupted
+        action.sa_flags = SA_SIGINFO
+        sigemptyset(&action.sa_mask)
+        sigaction(SIGINT, &action, nil)
+        sigaction(SIGTERM, &action, nil)
         // A parent may have blocked them, and the mask survives exec.
         var set = sigset_t()
         sigemptyset(&set)
@@ -30,9 +34,11 @@ extension Interrupts {
 /// The terminal settings to restore if interrupted during a no-echo prompt.
 nonisolated(unsafe) var savedTerminal: (fd: Int32, settings: termios)?
 
-private func interrupted(_ signal: Int32) {
+private func interrupted(_ signal: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _ context: UnsafeMutableRawPointer?) {
     if forwardedChild > 0 {
-        kill(forwardedChild, signal)
+        // Ctrl-C on a terminal reaches the whole process group, child included; pass on
+        // only what was sent to us alone (kill), or the child would get it twice.
+        if info?.pointee.si_code != Int32(SI_KERNEL) { kill(forwardedChild, signal) }
         return
     }
     if let saved = savedTerminal {

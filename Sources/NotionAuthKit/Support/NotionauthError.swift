@@ -96,7 +96,8 @@ public enum NotionauthError: Error, Equatable, CustomStringConvertible, Sendable
         case let .authenticationFailed(message):
             return message
         case let .credentialUnusable(provider, connection, status):
-            return "the \(provider) credential of connection '\(connection)' is \(status); run `notionauth login \(provider)\(Self.connectionFlag(connection)) --force`"
+            let flag = Self.connectionFlag(connection)
+            return "the \(provider) credential of connection '\(connection)' is \(status); log in again: `notionauth login \(provider)\(flag) --force` (or pipe a new token to `notionauth login \(provider)\(flag) --with-token`)"
         case let .vault(path, reason):
             return "cannot open the vault \(path): \(reason)"
         case let .invalidProvider(file, jsonPath, message):

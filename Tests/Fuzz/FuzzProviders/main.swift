@@ -1,5 +1,7 @@
 // libFuzzer target: any bytes given as a provider definition file load or fail with an
-// error, never a crash. Seeded by scripts/fuzz with providers/*.json.
+// error, never crash. scripts/fuzz seeds it with providers/*.json.
+import CLibFuzzer
+import Foundation
 @testable import NotionAuthKit
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -8,3 +10,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     _ = try? ProviderLoader.load(bytes, file: "fuzz.json", expectedName: nil)
     return 0
 }
+
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzz(UnsafeRawPointer(data!), size) })
