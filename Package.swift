@@ -39,10 +39,26 @@ let package = Package(
         .executableTarget(name: "notionauth", dependencies: ["NotionAuthKit"]),
         // Fills a vault with N connections for scripts/bench.
         .executableTarget(name: "make-bench-vault", dependencies: ["NotionAuthKit"]),
+        // Fake Notion and Notion MCP servers on loopback: the tests' peers, and the server
+        // scripts/bench logs in against.
+        .target(
+            name: "NotionFakes",
+            dependencies: [
+                "NotionAuthKit",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Tests/NotionFakes"
+        ),
+        .executableTarget(name: "notionauth-fake-server", dependencies: ["NotionFakes"], path: "Tests/FakeServerMain"),
         .testTarget(
             name: "NotionAuthTests",
             dependencies: [
                 "NotionAuthKit",
+                "NotionFakes",
                 "notionauth",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+@testable import NotionFakes
 import AsyncHTTPClient
 import NotionAuthKit
 import Foundation

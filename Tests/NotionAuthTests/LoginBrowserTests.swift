@@ -1,3 +1,4 @@
+@testable import NotionFakes
 import Foundation
 import Testing
 @testable import NotionAuthKit
