@@ -40,6 +40,8 @@ import Testing
                 removing = victim
                 arguments = ["logout", "notion", "--connection", String(victim.dropFirst("notion/".count)), "--keep-remote"]
             default:
+                // Due for refresh, so this reader writes a rotated pair.
+                try await LifecycleTests.makeDue(sandbox)
                 arguments = ["get", "notion", "--field", "access_token"]
             }
             let started = try Binary.start(Binary.notionauth, arguments, stdin: stdin, environment: sandbox.environment, directory: sandbox.root)

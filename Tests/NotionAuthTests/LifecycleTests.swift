@@ -13,13 +13,41 @@ import Testing
         let location = try #require(try await setup.server.authorizeLikeABrowser(url: try await running.printedURL()).location)
         #expect(try await Browserless.request(location).status == 200)
         #expect(try await running.finish().status == 0)
+        if lifetime != nil { try await makeDue(setup.sandbox) }
         return setup
+    }
+
+    /// Ages the stored token so it is due for refresh: issued 90 s ago, 30 s left of 120.
+    static func makeDue(_ sandbox: Sandbox) async throws {
+        let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+        let now = Int64(Date().timeIntervalSince1970)
+        try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
+            guard var connection = try contents.connection(provider: "notion", name: "default", path: vault.path) else { return }
+            connection.obtainedAt = now - 90
+            connection.refreshedAt = nil
+            connection.expiresAt = now + 30
+            contents.store(connection)
+        }
     }
 
     static func token(_ setup: LoginBrowserTests.Setup) async throws -> String {
         let result = try await setup.sandbox.run(["get", "notion", "--field", "access_token"])
         #expect(result.status == 0, "\(result.stderr)")
         return result.stdout.trimmingCharacters(in: .newlines)
+    }
+
+    @Test func refreshIsDueFiveMinutesAheadOrInTheSecondHalfOfAShortLife() {
+        var hour = Connection(provider: "notion", name: "a", kind: .oauth, accessToken: "t", obtainedAt: 0)
+        hour.expiresAt = 3600
+        #expect(!TokenRefresh.isDue(hour, now: 3299))
+        #expect(TokenRefresh.isDue(hour, now: 3300))
+        var short = hour
+        short.expiresAt = 120
+        #expect(!TokenRefresh.isDue(short, now: 59))
+        #expect(TokenRefresh.isDue(short, now: 60))
+        var noExpiry = hour
+        noExpiry.expiresAt = nil
+        #expect(!TokenRefresh.isDue(noExpiry, now: 1_000_000))
     }
 
     @Test func aTokenAboutToExpireIsRefreshedBeforeItIsHandedOut() async throws {

@@ -59,9 +59,7 @@ enum ExportCommand {
 /// Renders variables so each format's consumer reads back exactly the bytes we hold.
 public enum ExportFormatter {
     public static func format(_ variables: [(String, String)], as format: ExportFormat) throws(NotionauthError) -> String {
-        for (name, value) in variables where value.utf8.contains(0) {
-            throw .unrepresentable("the value of \(name) contains a NUL byte, which no environment can hold")
-        }
+        try refuseNUL(variables)
         switch format {
         case .env:
             return variables.map { "export \($0.0)=\(posixQuote($0.1))\n" }.joined()
@@ -90,6 +88,7 @@ public enum ExportFormatter {
     /// values in logs (one per line of a multi-line value), and `NAME<<DELIMITER` blocks for
     /// $GITHUB_ENV, which carry any value as long as the delimiter is not one of its lines.
     public static func githubActions(_ variables: [(String, String)], delimiter: String) throws(NotionauthError) -> (masks: String, envFile: String) {
+        try refuseNUL(variables)
         var masks = ""
         var envFile = ""
         for (name, value) in variables {
@@ -107,6 +106,12 @@ public enum ExportFormatter {
     /// Workflow-command data escaping, as the runner undoes it.
     static func workflowEscape(_ text: String) -> String {
         text.replacingAll("%", with: "%25").replacingAll("\r", with: "%0D").replacingAll("\n", with: "%0A")
+    }
+
+    static func refuseNUL(_ variables: [(String, String)]) throws(NotionauthError) {
+        for (name, value) in variables where value.utf8.contains(0) {
+            throw .unrepresentable("the value of \(name) contains a NUL byte, which no environment can hold")
+        }
     }
 
     /// Single quotes keep every byte literal in sh, bash, dash and zsh; a single quote

@@ -7,8 +7,16 @@ struct TokenRefresh {
     let session: Session
     let provider: ProviderDefinition
 
-    /// Refresh ahead of a known expiry this many seconds away.
+    /// Refresh ahead of a known expiry this many seconds away…
     static let margin: Int64 = 300
+
+    /// …or, for tokens that live less than twice that, in the second half of their life, so
+    /// a token refreshed a moment ago never looks due again (that would refresh in a loop).
+    static func isDue(_ connection: Connection, now: Int64) -> Bool {
+        guard let expiresAt = connection.expiresAt else { return false }
+        let lifetime = max(expiresAt - (connection.refreshedAt ?? connection.obtainedAt), 0)
+        return expiresAt - now <= min(margin, lifetime / 2)
+    }
 
     /// The connection, refreshed first if its token expires within five minutes.
     func usableConnection(named name: String) throws(NotionauthError) -> Connection {
@@ -23,7 +31,7 @@ struct TokenRefresh {
         let name = connection.name
         switch connection.status {
         case .connected:
-            guard let expiresAt = connection.expiresAt, expiresAt - session.now <= Self.margin else { return connection }
+            guard let expiresAt = connection.expiresAt, Self.isDue(connection, now: session.now) else { return connection }
             guard connection.refreshToken != nil else {
                 if expiresAt > session.now { return connection }
                 throw .credentialUnusable(provider: provider.name, connection: name, status: Connection.Status.expired.rawValue)

@@ -115,33 +115,49 @@ func check(_ value: String, as format: ExportFormat) {
               case let .string(decoded)? = object["V"], Array(decoded.utf8) == bytes
         else { fail("json output does not parse back to the value", value, output) }
     case .githubActions:
-        // Masks: one `::add-mask::` command per non-empty line of the value, so the runner
-        // hides every line it may print.
-        let expected = Set(lines(bytes, breakingAt: { $0 == 10 || $0 == 13 }).filter { !$0.isEmpty }.map(Array.init))
-        var masked = Set<[UInt8]>()
-        let command = Array("::add-mask::".utf8)
-        if !text.isEmpty, text.last != 10 { fail("github-actions output does not end with a line break", value, output) }
-        for line in lines(text, breakingAt: { $0 == 10 }).dropLast() {
-            guard line.starts(with: command) else { fail("github-actions printed a line that is not a mask", value, output) }
-            masked.insert(workflowUnescape(line.dropFirst(command.count)))
-        }
-        if masked != expected { fail("github-actions masks are not the value's lines", value, output) }
-        // The $GITHUB_ENV block reads back, or is refused when the delimiter is one of its lines.
-        let delimiter = "EOF"
-        if let (_, envFile) = try? ExportFormatter.githubActions([("V", value)], delimiter: delimiter) {
-            if decodeGitHubEnv(Array(envFile.utf8), delimiter: delimiter) != bytes {
-                fail("github-actions env file does not read back", value, envFile)
-            }
-        } else if !lines(bytes, breakingAt: { $0 == 10 }).contains(where: { Array($0) == Array(delimiter.utf8) }) {
-            fail("github-actions refused a value without a delimiter line", value, nil)
+        // The command writes the same masks with its own random delimiter (checkGitHubActions).
+        guard let direct = try? ExportFormatter.githubActions([("V", value)], delimiter: "EOF"), direct.masks == output else {
+            fail("github-actions format differs from the masks githubActions writes", value, output)
         }
     }
+}
+
+/// `export --format github-actions`: `::add-mask::` commands for stdout, one per non-empty
+/// line of the value so the runner hides every line it may print, and a `V<<DELIMITER`
+/// block for $GITHUB_ENV that reads back, or an error when the value cannot be carried.
+func checkGitHubActions(_ value: String) {
+    let bytes = Array(value.utf8)
+    let delimiter = "EOF"
+    let masks: String, envFile: String
+    do {
+        (masks, envFile) = try ExportFormatter.githubActions([("V", value)], delimiter: delimiter)
+    } catch {
+        if !bytes.contains(0), !lines(bytes, breakingAt: { $0 == 10 }).contains(where: { Array($0) == Array(delimiter.utf8) }) {
+            fail("github-actions refused a value it can carry: \(error)", value, nil)
+        }
+        return
+    }
+    if bytes.contains(0) { fail("github-actions wrote a value with a NUL byte to $GITHUB_ENV", value, envFile) }
+    if decodeGitHubEnv(Array(envFile.utf8), delimiter: delimiter) != bytes {
+        fail("github-actions env file does not read back", value, envFile)
+    }
+    let text = Array(masks.utf8)
+    let command = Array("::add-mask::".utf8)
+    if !text.isEmpty, text.last != 10 { fail("github-actions masks do not end with a line break", value, masks) }
+    var masked = Set<[UInt8]>()
+    for line in lines(text, breakingAt: { $0 == 10 }).dropLast() {
+        guard line.starts(with: command) else { fail("github-actions printed a line that is not a mask", value, masks) }
+        masked.insert(workflowUnescape(line.dropFirst(command.count)))
+    }
+    let expected = Set(lines(bytes, breakingAt: { $0 == 10 || $0 == 13 }).filter { !$0.isEmpty }.map(Array.init))
+    if masked != expected { fail("github-actions masks are not the value's lines", value, masks) }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard let value = String(validating: UnsafeRawBufferPointer(start: start, count: count), as: UTF8.self) else { return 0 }
     for format in ExportFormat.allCases { check(value, as: format) }
+    checkGitHubActions(value)
     return 0
 }
 
