@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The vault file format, version 1, as specified in notionauth-vault(5).
 ///
 /// Records are encrypted one by one and listed in an encrypted index, so reading one
@@ -152,36 +158,50 @@ public enum VaultFormat {
 
         init(plain: [UInt8], recordsStart: Int, fileSize: Int) throws(Failure) {
             self.plain = plain
-            count = Int(readUInt32(plain, at: 0))
+            let count = Int(readUInt32(plain, at: 0))
+            self.count = count
             var entryStarts: [Int] = []
             var recordOffsets: [Int] = []
-            entryStarts.reserveCapacity(min(count, plain.count / 7))
-            recordOffsets.reserveCapacity(min(count, plain.count / 7))
-            var position = 4 + recordNoncePrefixSize
-            var offset = recordsStart
-            var previousName: ArraySlice<UInt8>?
-            for _ in 0..<count {
-                guard position + 2 <= plain.count else { throw Failure("the index is malformed: it ends early") }
-                let nameLength = Int(readUInt16(plain, at: position))
-                guard position + 2 + nameLength + 4 <= plain.count else { throw Failure("the index is malformed: it ends early") }
-                let length = Int(readUInt32(plain, at: position + 2 + nameLength))
-                guard length >= Sodium.tagBytes else { throw Failure("the index is malformed: a record is shorter than its tag") }
-                // Names are strictly ascending, so no name can appear twice.
-                let name = plain[(position + 2)..<(position + 2 + nameLength)]
-                if let previousName, !previousName.lexicographicallyPrecedes(name) {
-                    throw Failure("the index is malformed: record names are not unique and in order")
+            entryStarts.reserveCapacity(min(count, plain.count / 6))
+            recordOffsets.reserveCapacity(min(count, plain.count / 6))
+            // Raw pointers, not slices: this loop runs over every entry on every `get`, and
+            // slices would retain and release the buffer at each step.
+            let problem: String? = plain.withUnsafeBufferPointer { p in
+                var position = 4 + recordNoncePrefixSize
+                var offset = recordsStart
+                var previous: (start: Int, length: Int)?
+                for _ in 0..<count {
+                    guard position + 2 <= p.count else { return "the index is malformed: it ends early" }
+                    let nameLength = Int(p[position]) | Int(p[position + 1]) << 8
+                    guard position + 2 + nameLength + 4 <= p.count else { return "the index is malformed: it ends early" }
+                    let lengthAt = position + 2 + nameLength
+                    let length = Int(p[lengthAt]) | Int(p[lengthAt + 1]) << 8 | Int(p[lengthAt + 2]) << 16 | Int(p[lengthAt + 3]) << 24
+                    guard length >= Sodium.tagBytes else { return "the index is malformed: a record is shorter than its tag" }
+                    // Names are strictly ascending, so no name can appear twice.
+                    if let previous, Self.compare(p, previous.start, previous.length, position + 2, nameLength) >= 0 {
+                        return "the index is malformed: record names are not unique and in order"
+                    }
+                    previous = (position + 2, nameLength)
+                    entryStarts.append(position)
+                    recordOffsets.append(offset)
+                    offset += length
+                    guard offset <= fileSize else { return "the file is truncated" }
+                    position = lengthAt + 4
                 }
-                previousName = name
-                entryStarts.append(position)
-                recordOffsets.append(offset)
-                offset += length
-                guard offset <= fileSize else { throw Failure("the file is truncated") }
-                position += 2 + nameLength + 4
+                guard position == p.count else { return "the index is malformed: it has trailing bytes" }
+                guard offset == fileSize else { return "the file has trailing bytes" }
+                return nil
             }
-            guard position == plain.count else { throw Failure("the index is malformed: it has trailing bytes") }
-            guard offset == fileSize else { throw Failure("the file has trailing bytes") }
+            if let problem { throw Failure(problem) }
             self.entryStarts = entryStarts
             self.recordOffsets = recordOffsets
+        }
+
+        /// memcmp order of two byte ranges of the index: negative, zero or positive.
+        private static func compare(_ p: UnsafeBufferPointer<UInt8>, _ a: Int, _ aLength: Int, _ b: Int, _ bLength: Int) -> Int {
+            let common = memcmp(p.baseAddress! + a, p.baseAddress! + b, min(aLength, bLength))
+            if common != 0 { return Int(common) }
+            return aLength - bLength
         }
 
         func recordNonce(position: Int) -> [UInt8] {
@@ -204,12 +224,25 @@ public enum VaultFormat {
                 offset: recordOffsets[position], length: Int(readUInt32(plain, at: lengthAt)))
         }
 
+        /// Binary search: names are in byte order (checked when the index was read).
         func entry(named name: String) -> IndexEntry? {
-            let target = Array(name.utf8)
-            for position in 0..<count where nameBytes(at: position).elementsEqual(target) {
-                return entry(at: position)
+            var target = Array(name.utf8)
+            let found: Int? = plain.withUnsafeBufferPointer { p in
+                target.withUnsafeMutableBufferPointer { t in
+                    var low = 0, high = count - 1
+                    while low <= high {
+                        let middle = (low + high) / 2
+                        let start = entryStarts[middle]
+                        let length = Int(p[start]) | Int(p[start + 1]) << 8
+                        var order = t.isEmpty ? 0 : Int(memcmp(p.baseAddress! + start + 2, t.baseAddress!, min(length, t.count)))
+                        if order == 0 { order = length - t.count }
+                        if order == 0 { return middle }
+                        if order < 0 { low = middle + 1 } else { high = middle - 1 }
+                    }
+                    return nil
+                }
             }
-            return nil
+            return found.map(entry(at:))
         }
 
         var entries: [IndexEntry] { (0..<count).map(entry(at:)) }
