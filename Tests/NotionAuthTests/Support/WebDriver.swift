@@ -72,7 +72,7 @@ final class WebDriver: @unchecked Sendable {
         environment["HOME"] = directory
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: directory + "/chromedriver.out", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/chromedriver.out", contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/chromedriver.out"))
         process.standardOutput = output
         process.standardError = output
@@ -189,16 +189,30 @@ final class WebDriver: @unchecked Sendable {
             sessionID = nil
             _ = try? await command("DELETE", "/session/\(id)", timeoutSeconds: 15)
         }
+        // chromedriver's own shutdown command; SIGTERM from a Process child is not always
+        // honoured (it sat out the whole grace period under the test runner), so that is
+        // only the fallback, and SIGKILL the last resort.
+        if process.isRunning {
+            _ = try? await command("GET", "/shutdown", timeoutSeconds: 5)
+            await waitForExit(seconds: 3)
+        }
         try? await client.shutdown()
         if process.isRunning {
             process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline {
-                try? await Task.sleep(nanoseconds: 20_000_000)
-            }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            await waitForExit(seconds: 2)
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            await waitForExit(seconds: 2)
         }
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func waitForExit(seconds: Double) async {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
     }
 
     func logTail(_ characters: Int = 4000) -> String {
