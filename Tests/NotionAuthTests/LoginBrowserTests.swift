@@ -249,6 +249,22 @@ import Testing
         try await setup.server.stop()
     }
 
+    /// On a terminal the wait shows a countdown; `script` gives the login a real pty.
+    @Test func aTerminalShowsHowLongIsLeft() async throws {
+        let setup = try await Self.setUp()
+        let command = "\(Binary.notionauth) login notion --no-browser --port \(setup.port) --timeout 2"
+        var environment = setup.sandbox.environment
+        environment["NOTION_CLIENT_ID"] = "client-1"
+        environment["NOTION_CLIENT_SECRET"] = "s3cret-value"
+        environment.removeValue(forKey: "NOTIONAUTH_NO_PROMPT")
+        let result = try await Binary.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: environment, directory: setup.sandbox.root)
+        #expect(result.stdout.contains("Waiting for the browser… 0:02 left"), "\(result.stdout)")
+        #expect(result.stdout.contains("0:01 left"))
+        #expect(result.stdout.contains("no answer from the browser within 2 s"))
+        #expect(!result.stdout.contains("s3cret-value"))
+        try await setup.server.stop()
+    }
+
     @Test func errorPagesEscapeWhatTheProviderSent() {
         let html = Pages.failure(provider: "Notion", message: "<script>alert('x')</script> & \"quotes\"")
         #expect(!html.contains("<script>alert"))
