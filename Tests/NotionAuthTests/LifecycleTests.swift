@@ -110,6 +110,17 @@ import Testing
         #expect(result.stderr.contains("could not refresh"))
     }
 
+    @Test func aServerErrorDuringRefreshAlsoKeepsAStillValidToken() async throws {
+        let setup = try await Self.loggedIn(lifetime: 120)
+        let old = try JSONValue.parse(Array(try await setup.sandbox.run(["get", "notion", "--json", "--show-secrets"]).stdout.utf8))["connection"]?["access_token"]?.stringValue
+        setup.server.failNext(path: "/v1/oauth/token", status: 503, body: #"{"object":"error","status":503,"code":"service_unavailable","message":"try later"}"#)
+        let result = try await setup.sandbox.run(["get", "notion", "--field", "access_token"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == (old ?? "") + "\n")
+        #expect(result.stderr.contains("could not refresh"))
+        try await setup.server.stop()
+    }
+
     @Test func a401FromTheAPIRefreshesAndRetriesOnce() async throws {
         let setup = try await Self.loggedIn()
         let old = try await Self.token(setup)
@@ -185,6 +196,12 @@ import Testing
         try await setup.server.stop()
     }
 
+    @Test func statusOfAConnectionNoProviderHasIsExit3() async throws {
+        let sandbox = try Sandbox()
+        let result = try await sandbox.run(["status", "--connection", "nope"])
+        #expect(result.status == 3)
+    }
+
     @Test func statusSaysUnreachableWhenTheProviderIsDown() async throws {
         let setup = try await Self.loggedIn()
         try await setup.server.stop()
@@ -252,6 +269,15 @@ import Testing
         #expect(allowed.status == 0)
         let missing = try await sandbox.run(["run", "--", "no-such-command-here"])
         #expect(missing.status == 1)
+        // The child gets tokens, never what opens the vault or a client secret.
+        let secrets = ["NOTIONAUTH_PASSPHRASE": "pp", "NOTION_CLIENT_SECRET": "cs", "NOTIONAUTH_PASSPHRASE_FD": "9"]
+        let env = try await sandbox.run(["run", "--", "env"], environment: secrets)
+        #expect(env.status == 0)
+        for name in secrets.keys { #expect(!env.stdout.contains(name + "="), "\(name)") }
+        #expect(env.stdout.contains("NOTION_ACCESS_TOKEN=ntn_run_token_abcdefghij"))
+        // A --json meant for the child does not turn notionauth's own errors into JSON.
+        let childJSON = try await Sandbox().run(["run", "notion", "--", "echo", "--json"])
+        #expect(childJSON.stderr.hasPrefix("error: "))
     }
 
     @Test func runForwardsSIGTERMToTheChild() async throws {

@@ -243,9 +243,22 @@ import Testing
         let running = try login(setup)
         _ = try await Browserless.request(try #require(try await setup.server.authorizeLikeABrowser(url: try await running.printedURL()).location))
         #expect(try await running.finish().status == 0)
-        let reset = try login(setup, extra: ["--force", "--reset-client", "--timeout", "1"], secret: nil)
+        // Without --force too: forgetting the client means logging in again.
+        let reset = try login(setup, extra: ["--reset-client", "--timeout", "1"], secret: nil)
         #expect(try await reset.printedURL() == "http://127.0.0.1:\(setup.port)/")
         #expect(try await reset.finish().status == 4)
+        try await setup.server.stop()
+    }
+
+    @Test func anAbsurdExpiresInIsIgnoredNotACrash() async throws {
+        let setup = try await Self.setUp()
+        setup.server.failNext(path: "/v1/oauth/token", status: 200, body: #"{"access_token":"ntn_huge_expiry_token_000001","token_type":"bearer","refresh_token":"nrt_x","bot_id":"b","workspace_id":"w","expires_in":9223372036854775807}"#)
+        let running = try login(setup)
+        _ = try await Browserless.request(try #require(try await setup.server.authorizeLikeABrowser(url: try await running.printedURL()).location))
+        let result = try await running.finish()
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONValue.parse(Array(try await setup.sandbox.run(["get", "notion", "--json"]).stdout.utf8))
+        #expect(json["connection"]?["expires_at"] == nil)
         try await setup.server.stop()
     }
 

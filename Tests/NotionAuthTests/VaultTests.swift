@@ -186,6 +186,16 @@ import Testing
         }
     }
 
+    @Test func aVaultReachedThroughASymlinkIsWrittenWhereItPoints() async throws {
+        let sandbox = try Sandbox()
+        #expect(await login(sandbox, "one").status == 0)
+        let link = sandbox.root + "/link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: sandbox.vaultPath)
+        #expect(await sandbox.runInProcess(["--vault", link, "login", "notion", "--with-token", "--no-verify", "--connection", "two"], stdin: "ntn_through_the_link_abcdef").status == 0)
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == sandbox.vaultPath)
+        #expect(await sandbox.runInProcess(["get", "notion", "--connection", "two", "--field", "status"]).stdout == "connected\n")
+    }
+
     @Test func verifyDecryptsEveryRecord() async throws {
         let sandbox = try Sandbox()
         #expect(await login(sandbox, "a").status == 0)

@@ -49,7 +49,7 @@ public struct CommandSpec: Sendable {
                 Option("timeout", value: "SECONDS", "give up waiting for the browser after SECONDS (default 300)"),
                 Option("client-id", value: "ID", "the OAuth client ID of your public integration"),
                 Option("client-secret-stdin", "read the OAuth client secret from standard input"),
-                Option("reset-client", "forget the stored client credentials (or MCP registration) first"),
+                Option("reset-client", "forget the stored client credentials (or MCP registration) and log in again"),
                 Option("force", "log in again even if the connection is already logged in"),
             ],
             minPositionals: 1, maxPositionals: 1,
@@ -83,7 +83,7 @@ public struct CommandSpec: Sendable {
               notionauth get notion --field status
             """),
         CommandSpec(
-            name: "export", synopsis: "export [PROVIDER] [--connection NAME] [--format env|dotenv|json]",
+            name: "export", synopsis: "export [PROVIDER] [--connection NAME] [--format env|dotenv|json|fish|github-actions]",
             summary: "print access tokens as environment variables",
             options: [
                 connection,

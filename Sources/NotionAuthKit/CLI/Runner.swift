@@ -43,7 +43,7 @@ public enum Runner {
     /// `error: …` on stderr, or `{"error":{…}}` there under --json.
     static func report(_ error: NotionauthError, context: Context, global: GlobalOptions, arguments: [String]) {
         // --json may not have been parsed if parsing itself failed.
-        if global.json || arguments.contains("--json") {
+        if global.json || arguments.prefix(while: { $0 != "--" }).contains("--json") {
             let object: JSONValue = .object(["error": .object([
                 "code": .string(error.code),
                 "exit_status": .int(Int64(error.exitStatus.rawValue)),
@@ -51,7 +51,7 @@ public enum Runner {
             ]), "version": .int(1)])
             context.stderr.write(object.encoded() + "\n")
         } else {
-            let style = Style(enabled: context.stderrIsTerminal && !global.noColor && (context.environment["NO_COLOR"] ?? "").isEmpty)
+            let style = Style.forStderr(context: context, global: global)
             context.stderr.write("\(style.red("error:")) \(error.description)\n")
         }
     }

@@ -45,14 +45,16 @@ public struct Session: Sendable {
         context.stderr.write("\(style.yellow("warning:")) \(text)\n")
     }
 
-    public var style: Style {
-        Style(enabled: context.stderrIsTerminal && !global.noColor && (context.environment["NO_COLOR"] ?? "").isEmpty)
-    }
+    public var style: Style { Style.forStderr(context: context, global: global) }
 }
 
 /// ANSI colour, only on a terminal and never with NO_COLOR or --no-color.
 public struct Style: Sendable {
     public var enabled: Bool
+
+    static func forStderr(context: Context, global: GlobalOptions) -> Style {
+        Style(enabled: context.stderrIsTerminal && !global.noColor && (context.environment["NO_COLOR"] ?? "").isEmpty)
+    }
 
     public func red(_ text: String) -> String { wrap(text, "31") }
     public func yellow(_ text: String) -> String { wrap(text, "33") }

@@ -5,7 +5,8 @@ enum LoginCommand {
         if options.withToken {
             return try loginWithToken(options, provider: provider, session: session)
         }
-        if !options.force, let existing = try session.vault.open().connection(provider: provider.name, name: options.connection),
+        // --reset-client is a request to log in again with a new client.
+        if !options.force && !options.resetClient, let existing = try session.vault.open().connection(provider: provider.name, name: options.connection),
            existing.effectiveStatus(now: session.now) == .connected {
             let workspace = existing.workspaceName.map { " (workspace \($0))" } ?? ""
             session.info("Already logged in to \(provider.displayName)\(workspace) as connection '\(existing.name)'; use --force to log in again.")
@@ -62,9 +63,6 @@ enum LoginCommand {
             }
             return (ClientCredentials(provider: provider.name, clientID: id, clientSecret: secret), true)
         }
-        if options.clientSecretStdin {
-            throw .usage("--client-secret-stdin goes with --client-id", command: "login")
-        }
         if let idName = provider.clientIDEnvironment, let id = environment[idName], !id.isEmpty, let secret = secretFromEnvironment {
             return (ClientCredentials(provider: provider.name, clientID: id, clientSecret: secret), false)
         }
@@ -109,7 +107,8 @@ enum LoginCommand {
         let pkce = PKCE()
         let oauth = provider.oauth!
         let endpoint = try TokenEndpoint.make(provider: provider, client: client, context: session.context)
-        let scopes = !oauth.scopes.isEmpty ? oauth.scopes : server.scopesSupported
+        // The definition's scopes, else "default" where the server advertises it.
+        let scopes = !oauth.scopes.isEmpty ? oauth.scopes : (server.scopesSupported.contains("default") ? ["default"] : [])
         return try browser.run(
             client: client,
             authorizeURL: { client, state in

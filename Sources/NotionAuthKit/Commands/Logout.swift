@@ -9,9 +9,10 @@ enum LogoutCommand {
         if connections.isEmpty && !options.all {
             throw .connectionNotFound(provider: provider.name, connection: options.connection)
         }
-        let client = try vault.clientCredentials(provider: provider.name)
+        let stored = try vault.clientCredentials(provider: provider.name)
         if !options.keepRemote {
             for connection in connections {
+                let client = TokenRefresh.client(for: connection, stored: stored, provider: provider, environment: session.context.environment)
                 revoke(connection, provider: provider, client: client, session: session)
             }
         }

@@ -17,6 +17,12 @@ enum RunCommand {
         }
         let variables = try ExportCommand.variables(providers: options.providers.isEmpty ? nil : options.providers, connection: options.connection, session: session)
         var environment = session.context.environment
+        // The child gets access tokens only: nothing that opens the vault or is a client secret.
+        var secrets = ["NOTIONAUTH_VAULT_KEY", "NOTIONAUTH_PASSPHRASE", "NOTIONAUTH_PASSPHRASE_FD"]
+        for provider in (try? session.providers.all()) ?? [] {
+            if let name = provider.definition.clientSecretEnvironment { secrets.append(name) }
+        }
+        for name in secrets { environment.removeValue(forKey: name) }
         for (name, value) in variables { environment[name] = value }
         environment[marker] = options.providers.isEmpty ? "all" : options.providers.joined(separator: ",")
         let status = try spawnAndWait(options.command, environment: environment)

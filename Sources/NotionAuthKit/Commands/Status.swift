@@ -47,6 +47,9 @@ enum StatusCommand {
             }
         }
 
+        if let wanted = options.connection, options.provider == nil, rows.isEmpty {
+            throw .connectionNotFound(provider: "any provider", connection: wanted)
+        }
         if session.global.json {
             session.output(jsonObject([
                 "connections": .array(rows.map { row in
@@ -97,7 +100,7 @@ enum StatusCommand {
             var current = try refresh.usableConnection(named: connection.name)
             row.stored = current
             if let introspection = provider.oauth?.introspectionURL, current.kind == .oauth,
-               let client = try session.vault.open().clientCredentials(provider: provider.name) {
+               let client = TokenRefresh.client(for: current, stored: try session.vault.open().clientCredentials(provider: provider.name), provider: provider, environment: session.context.environment) {
                 let endpoint = try TokenEndpoint.make(provider: provider, client: client, context: session.context)
                 let response = try endpoint.post(to: introspection, [("token", current.accessToken)], client: client)
                 guard (200..<300).contains(response.status), let active = response.json?["active"] else {

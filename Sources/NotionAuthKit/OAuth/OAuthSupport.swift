@@ -190,7 +190,8 @@ extension Connection {
         accessToken = json["access_token"]?.stringValue ?? accessToken
         if let refresh = json["refresh_token"]?.stringValue { refreshToken = refresh }
         tokenType = json["token_type"]?.stringValue ?? tokenType
-        expiresAt = json["expires_in"]?.int64Value.map { now + $0 }
+        // Bounded, so a hostile or broken answer cannot overflow the arithmetic.
+        expiresAt = json["expires_in"]?.int64Value.flatMap { (0...(10 * 365 * 86_400)).contains($0) ? now + $0 : nil }
         if let value = json["bot_id"]?.stringValue { botID = value }
         if let value = json["workspace_id"]?.stringValue { workspaceID = value }
         if let value = json["workspace_name"]?.stringValue { workspaceName = value }

@@ -92,7 +92,13 @@ struct TokenRefresh {
                 contents.store(current)
                 return .revoked(box.refusal.message)
             case let .failure(box):
-                return .failed(endpoint.error(for: box.refusal), stillUsable: nil)
+                // A server error or rate limit is no verdict on the token: keep a valid one.
+                let transient = box.refusal.status >= 500 || box.refusal.status == 429
+                let usable = transient && (current.expiresAt.map { $0 > now } ?? !force)
+                let error: NotionauthError = transient
+                    ? .network("\(provider.displayName) could not refresh the token just now: \(box.refusal.message)")
+                    : endpoint.error(for: box.refusal)
+                return .failed(error, stillUsable: usable ? current : nil)
             }
         }
         switch outcome {
@@ -109,18 +115,25 @@ struct TokenRefresh {
         }
     }
 
-    /// The client the token was issued to: the vault's, or the provider's variables.
     private func clientCredentials(for connection: Connection, contents: VaultContents) throws(NotionauthError) -> ClientCredentials {
-        if let stored = try contents.clientCredentials(provider: provider.name, path: session.vault.path),
-           connection.clientID == nil || stored.clientID == connection.clientID {
+        let stored = try contents.clientCredentials(provider: provider.name, path: session.vault.path)
+        guard let client = Self.client(for: connection, stored: stored, provider: provider, environment: session.context.environment) else {
+            throw .credentialUnusable(provider: provider.name, connection: connection.name, status: "expired and its client credentials are gone")
+        }
+        return client
+    }
+
+    /// The client a connection's token was issued to, for refresh, revoke and introspect:
+    /// the one stored in the vault, or the provider's variables, when its id matches.
+    static func client(for connection: Connection, stored: ClientCredentials?, provider: ProviderDefinition, environment: [String: String]) -> ClientCredentials? {
+        if let stored, connection.clientID == nil || stored.clientID == connection.clientID {
             return stored
         }
-        let environment = session.context.environment
         if let idName = provider.clientIDEnvironment, let id = environment[idName], id == connection.clientID,
            let secretName = provider.clientSecretEnvironment, let secret = environment[secretName] {
             return ClientCredentials(provider: provider.name, clientID: id, clientSecret: secret)
         }
-        throw .credentialUnusable(provider: provider.name, connection: connection.name, status: "expired and its client credentials are gone")
+        return nil
     }
 
     func mark(_ connection: Connection, as status: Connection.Status) throws(NotionauthError) {

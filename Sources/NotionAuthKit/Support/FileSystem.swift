@@ -79,6 +79,14 @@ public enum FileSystem {
         }
     }
 
+    /// The file a symlink at `path` points to; `path` itself when it is not a symlink.
+    public static func resolvingSymlink(_ path: String) -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK, let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Whether standard output is the file at `path` (a shell redirection into it).
     public static func isStandardOutput(_ path: String) -> Bool {
         var out = stat()
@@ -116,19 +124,10 @@ public enum FileSystem {
     /// new file: a fresh 0600 temp file in the same directory, fsync, rename, fsync the directory.
     public static func writeAtomically(_ path: String, bytes: [UInt8], mode: mode_t = 0o600) throws(NotionauthError) {
         let directory = directoryName(path)
-        var template = Array("\(directory)/.\(baseName(path)).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw .io(path: path, reason: "cannot create a temporary file: \(lastError())") }
-        let tempPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let tempPath = try writeTemporary(besides: path, bytes: bytes, mode: mode)
         var renamed = false
         defer {
             if !renamed { unlink(tempPath) }
-        }
-        do {
-            defer { close(fd) }
-            guard fchmod(fd, mode) == 0 else { throw NotionauthError.io(path: tempPath, reason: lastError()) }
-            try writeAll(fd, bytes, path: tempPath)
-            guard fsync(fd) == 0 else { throw NotionauthError.io(path: tempPath, reason: "fsync: \(lastError())") }
         }
         guard rename(tempPath, path) == 0 else { throw .io(path: path, reason: "rename: \(lastError())") }
         renamed = true
@@ -140,17 +139,8 @@ public enum FileSystem {
     /// False when `path` already exists.
     public static func createExclusive(_ path: String, bytes: [UInt8], mode: mode_t = 0o600) throws(NotionauthError) -> Bool {
         let directory = directoryName(path)
-        var template = Array("\(directory)/.\(baseName(path)).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw .io(path: path, reason: "cannot create a temporary file: \(lastError())") }
-        let tempPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let tempPath = try writeTemporary(besides: path, bytes: bytes, mode: mode)
         defer { unlink(tempPath) }
-        do {
-            defer { close(fd) }
-            guard fchmod(fd, mode) == 0 else { throw NotionauthError.io(path: tempPath, reason: lastError()) }
-            try writeAll(fd, bytes, path: tempPath)
-            guard fsync(fd) == 0 else { throw NotionauthError.io(path: tempPath, reason: "fsync: \(lastError())") }
-        }
         if link(tempPath, path) != 0 {
             if errno == EEXIST { return false }
             throw .io(path: path, reason: lastError())
@@ -165,6 +155,24 @@ public enum FileSystem {
         guard fd >= 0 else { throw .io(path: path, reason: lastError()) }
         defer { close(fd) }
         try writeAll(fd, bytes, path: path)
+    }
+
+    /// A new file `.NAME.tmp-XXXXXX` beside `path` holding `bytes`, fsynced, with `mode`.
+    private static func writeTemporary(besides path: String, bytes: [UInt8], mode: mode_t) throws(NotionauthError) -> String {
+        var template = Array("\(directoryName(path))/.\(baseName(path)).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw .io(path: path, reason: "cannot create a temporary file: \(lastError())") }
+        let tempPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { close(fd) }
+        do throws(NotionauthError) {
+            guard fchmod(fd, mode) == 0 else { throw .io(path: tempPath, reason: lastError()) }
+            try writeAll(fd, bytes, path: tempPath)
+            guard fsync(fd) == 0 else { throw .io(path: tempPath, reason: "fsync: \(lastError())") }
+        } catch {
+            unlink(tempPath)
+            throw error
+        }
+        return tempPath
     }
 
     public static func remove(_ path: String) throws(NotionauthError) {

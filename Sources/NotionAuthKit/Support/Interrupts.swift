@@ -24,6 +24,28 @@ public enum Interrupts {
     }
 }
 
+extension Interrupts {
+    /// SIGINT and SIGTERM held back until `restore()`, which lets a pending one through.
+    struct Deferred {
+        fileprivate var previous = sigset_t()
+
+        func restore() {
+            var previous = previous
+            sigprocmask(SIG_SETMASK, &previous, nil)
+        }
+    }
+
+    static func deferred() -> Deferred {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        var deferred = Deferred()
+        sigprocmask(SIG_BLOCK, &set, &deferred.previous)
+        return deferred
+    }
+}
+
 /// While `run` waits for its child, signals go to the child instead (0: none).
 nonisolated(unsafe) var forwardedChild: pid_t = 0
 

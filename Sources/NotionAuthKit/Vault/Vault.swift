@@ -29,7 +29,9 @@ public struct Vault: Sendable {
     public let keys: VaultKeys
 
     public init(path: String, keys: VaultKeys) {
-        self.path = path
+        // A vault reached through a symlink is written where the link points: renaming over
+        // the link would replace it and leave the real file behind, out of date.
+        self.path = FileSystem.resolvingSymlink(path)
         self.keys = keys
     }
 
@@ -68,6 +70,10 @@ public struct Vault: Sendable {
     @discardableResult
     public func update<T>(_ body: (inout VaultContents) throws(NotionauthError) -> T) throws(NotionauthError) -> T {
         try FileSystem.makeDirectory(FileSystem.directoryName(path))
+        // Ctrl-C waits until the write is done: an exit between a refresh's answer and the
+        // rename would lose a rotated token pair the provider has already retired.
+        let signals = Interrupts.deferred()
+        defer { signals.restore() }
         let lock = try FileLock(path: lockPath)
         defer { withExtendedLifetime(lock) {} }
 
