@@ -19,8 +19,11 @@ enum RunCommand {
         var environment = session.context.environment
         // The child gets access tokens only: nothing that opens the vault or is a client secret.
         var secrets = ["NOTIONAUTH_VAULT_KEY", "NOTIONAUTH_PASSPHRASE", "NOTIONAUTH_PASSPHRASE_FD"]
-        for provider in (try? session.providers.all()) ?? [] {
-            if let name = provider.definition.clientSecretEnvironment { secrets.append(name) }
+        // Each provider on its own, so one broken definition cannot shield the others' secrets.
+        let userFiles = ProviderRegistry.listDirectory(session.providers.overridesDirectory).filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
+        for name in Set(ProviderRegistry.bundledNames + userFiles) {
+            if let secret = (try? session.providers.resolve(name: name))?.definition.clientSecretEnvironment { secrets.append(secret) }
+            if let bundled = try? session.providers.resolveBundled(name: name), let secret = bundled.definition.clientSecretEnvironment { secrets.append(secret) }
         }
         for name in secrets { environment.removeValue(forKey: name) }
         for (name, value) in variables { environment[name] = value }

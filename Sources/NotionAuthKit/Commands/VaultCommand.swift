@@ -55,16 +55,20 @@ enum VaultCommand {
 
     private static func switchToPassphrase(_ session: Session) throws(NotionauthError) -> ExitStatus {
         let vault = session.vault
+        if case .passphrase? = try vault.open().protection {
+            throw .failure("the vault is already protected by a passphrase")
+        }
+        // Asked before the write begins, where Ctrl-C still ends the command.
+        let passphrase = try vault.keys.passphrase(true)
+        let kdf = VaultFormat.KDFParameters(
+            opsLimit: UInt32(Sodium.interactiveOpsLimit), memLimit: Sodium.interactiveMemLimit,
+            salt: Sodium.randomBytes(Sodium.saltBytes))
+        guard let key = Sodium.deriveKey(passphrase: passphrase, salt: kdf.salt, opsLimit: UInt64(kdf.opsLimit), memLimit: kdf.memLimit) else {
+            throw .failure("the key derivation failed (out of memory?)")
+        }
         try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
             if case .passphrase? = contents.protection {
                 throw .failure("the vault is already protected by a passphrase")
-            }
-            let passphrase = try vault.keys.passphrase(true)
-            let kdf = VaultFormat.KDFParameters(
-                opsLimit: UInt32(Sodium.interactiveOpsLimit), memLimit: Sodium.interactiveMemLimit,
-                salt: Sodium.randomBytes(Sodium.saltBytes))
-            guard let key = Sodium.deriveKey(passphrase: passphrase, salt: kdf.salt, opsLimit: UInt64(kdf.opsLimit), memLimit: kdf.memLimit) else {
-                throw .failure("the key derivation failed (out of memory?)")
             }
             contents.rekey = (.passphrase(kdf), key)
         }

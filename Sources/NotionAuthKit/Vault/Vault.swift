@@ -70,14 +70,15 @@ public struct Vault: Sendable {
     @discardableResult
     public func update<T>(_ body: (inout VaultContents) throws(NotionauthError) -> T) throws(NotionauthError) -> T {
         try FileSystem.makeDirectory(FileSystem.directoryName(path))
-        // Ctrl-C waits until the write is done: an exit between a refresh's answer and the
-        // rename would lose a rotated token pair the provider has already retired.
-        let signals = Interrupts.deferred()
-        defer { signals.restore() }
         let lock = try FileLock(path: lockPath)
         defer { withExtendedLifetime(lock) {} }
 
+        // Opening may prompt for the passphrase, which Ctrl-C must still end.
         let current = try open()
+        // From here Ctrl-C waits until the write is done: an exit between a refresh's answer
+        // and the rename would lose a rotated token pair the provider has already retired.
+        let signals = Interrupts.deferred()
+        defer { signals.restore() }
         var contents = try VaultContents(current)
         let before = contents
         let result = try body(&contents)
