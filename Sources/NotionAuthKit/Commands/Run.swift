@@ -20,8 +20,7 @@ enum RunCommand {
         // The child gets access tokens only: nothing that opens the vault or is a client secret.
         var secrets = ["NOTIONAUTH_VAULT_KEY", "NOTIONAUTH_PASSPHRASE", "NOTIONAUTH_PASSPHRASE_FD"]
         // Each provider on its own, so one broken definition cannot shield the others' secrets.
-        let userFiles = ProviderRegistry.listDirectory(session.providers.overridesDirectory).filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
-        for name in Set(ProviderRegistry.bundledNames + userFiles) {
+        for name in session.providers.names() {
             if let secret = (try? session.providers.resolve(name: name))?.definition.clientSecretEnvironment { secrets.append(secret) }
             if let bundled = try? session.providers.resolveBundled(name: name), let secret = bundled.definition.clientSecretEnvironment { secrets.append(secret) }
         }

@@ -62,27 +62,25 @@ public struct ProviderRegistry: Sendable {
 
     /// Every provider, bundled and user-defined, sorted by name.
     public func all() throws(NotionauthError) -> [ResolvedProvider] {
-        var names = Set(Self.bundledNames)
-        for file in Self.listDirectory(overridesDirectory) where file.hasSuffix(".json") {
-            let name = String(file.dropLast(5))
-            guard ProviderName.isValid(name) else {
-                throw .invalidProvider(file: "\(overridesDirectory)/\(file)", jsonPath: "$", message: "'\(name)' is not a valid provider name (lowercase letters, digits and '-'); rename the file")
-            }
-            names.insert(name)
+        for name in names() where !ProviderName.isValid(name) {
+            throw .invalidProvider(file: "\(overridesDirectory)/\(name).json", jsonPath: "$", message: "'\(name)' is not a valid provider name (lowercase letters, digits and '-'); rename the file")
         }
         var result: [ResolvedProvider] = []
-        for name in names.sorted() {
+        for name in names() {
             result.append(try resolve(name: name))
         }
         return result
     }
 
+    /// The names of every bundled definition and every `*.json` in the providers directory,
+    /// sorted, without reading any of them (so a broken file still has its name here).
+    public func names() -> [String] {
+        let files = Self.listDirectory(overridesDirectory).filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
+        return Set(Self.bundledNames + files).sorted()
+    }
+
     func suggestion(for name: String) -> String? {
-        var candidates = Set(Self.bundledNames)
-        for file in Self.listDirectory(overridesDirectory) where file.hasSuffix(".json") {
-            candidates.insert(String(file.dropLast(5)))
-        }
-        return NearMiss.closest(to: name, among: candidates.sorted())
+        NearMiss.closest(to: name, among: names())
     }
 
     static func listDirectory(_ path: String) -> [String] {
