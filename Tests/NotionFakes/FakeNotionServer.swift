@@ -75,6 +75,12 @@ final class FakeNotionServer: Sendable {
         http.failNext(path: path, response: FakeResponse.injected(status: status, body: body, headers: headers))
     }
 
+    /// The next request to `path` is handled (a refresh rotates the pair) but its answer is
+    /// never sent: the connection closes, as when a network drops a response.
+    func dropNextAnswer(path: String) {
+        http.dropNextAnswer(path: path)
+    }
+
     /// Holds every token endpoint request this long before handling it.
     func setTokenEndpointDelay(milliseconds: Int) {
         endpoints.state.withLockedValue { $0.tokenEndpointDelayMilliseconds = milliseconds }
@@ -164,6 +170,18 @@ final class FakeMCPServer: Sendable {
         http.failNext(path: path, response: FakeResponse.injected(status: status, body: body, headers: headers))
     }
 
+    /// The next request to `path` is handled but its answer is never sent.
+    func dropNextAnswer(path: String) {
+        http.dropNextAnswer(path: path)
+    }
+
+    /// While set, a refresh token that was just rotated away stays usable for one more
+    /// refresh (Notion MCP's grace for a client whose answer was lost); the pair issued
+    /// from it the first time is then retired.
+    func setPreviousRefreshTokenGrace(_ grace: Bool) {
+        endpoints.state.withLockedValue { $0.previousRefreshTokenGrace = grace }
+    }
+
     func registrationCount() -> Int {
         endpoints.state.withLockedValue { $0.clients.count }
     }
@@ -230,13 +248,15 @@ struct RecordedRequest: Sendable {
         }
     }
 
+    /// RFC 6749 §2.3.1: the id and secret are each form-encoded before they are joined, so
+    /// the first ':' separates them and each part is form-decoded.
     var basicCredentials: (id: String, secret: String)? {
         guard let encoded = credentials(scheme: "basic"),
             let data = Data(base64Encoded: encoded),
             let decoded = String(data: data, encoding: .utf8),
             let colon = decoded.firstIndex(of: ":")
         else { return nil }
-        return (String(decoded[..<colon]), String(decoded[decoded.index(after: colon)...]))
+        return (formDecodeComponent(decoded[..<colon]), formDecodeComponent(decoded[decoded.index(after: colon)...]))
     }
 
     var bearerToken: String? { credentials(scheme: "bearer") }
@@ -325,16 +345,17 @@ private func formDecode(_ text: Substring) -> [String: String] {
     var result: [String: String] = [:]
     for pair in text.split(separator: "&") {
         let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        let decode = { (part: Substring) in
-            let spaced = part.replacingOccurrences(of: "+", with: " ")
-            return spaced.removingPercentEncoding ?? spaced
-        }
-        let name = decode(parts[0])
+        let name = formDecodeComponent(parts[0])
         if result[name] == nil {
-            result[name] = parts.count > 1 ? decode(parts[1]) : ""
+            result[name] = parts.count > 1 ? formDecodeComponent(parts[1]) : ""
         }
     }
     return result
+}
+
+private func formDecodeComponent(_ part: Substring) -> String {
+    let spaced = part.replacingOccurrences(of: "+", with: " ")
+    return spaced.removingPercentEncoding ?? spaced
 }
 
 /// Encodes everything but RFC 3986 unreserved characters, so a state holding `&`, `=`, `+` or
@@ -728,6 +749,8 @@ private struct MCPState {
         var expiresAt: Date?
         var revoked = false
         var partner: String?
+        /// A refresh token rotated away while the grace was on: usable once more.
+        var successor: String?
 
         func isActive(at now: Date) -> Bool {
             !revoked && (expiresAt.map { now < $0 } ?? true)
@@ -740,6 +763,7 @@ private struct MCPState {
     var serveRFC8414 = true
     var denyConsent = false
     var accessTokenLifetime = 3600
+    var previousRefreshTokenGrace = false
 }
 
 private final class MCPEndpoints: FakeEndpoints {
@@ -891,16 +915,29 @@ private final class MCPEndpoints: FakeEndpoints {
             guard let refreshToken = form["refresh_token"] else {
                 return .oauthError(400, "invalid_request", "refresh_token is required.")
             }
-            guard let record = state.tokens[refreshToken], record.kind == .refresh, record.clientID == clientID,
-                record.isActive(at: Date())
+            guard let record = state.tokens[refreshToken], record.kind == .refresh, record.clientID == clientID
             else {
                 return .oauthError(400, "invalid_grant")
             }
-            state.tokens[refreshToken]?.revoked = true
+            if let successor = record.successor {
+                // The grace retry: the pair issued the first time was never received.
+                state.tokens[refreshToken]?.successor = nil
+                state.tokens[successor]?.revoked = true
+                if let partner = state.tokens[successor]?.partner { state.tokens[partner]?.revoked = true }
+            } else {
+                guard record.isActive(at: Date()) else { return .oauthError(400, "invalid_grant") }
+                state.tokens[refreshToken]?.revoked = true
+            }
             if let partner = record.partner {
                 state.tokens[partner]?.revoked = true
             }
-            return issueTokens(clientID: clientID, grantID: record.grantID, scope: record.scope, &state)
+            let response = issueTokens(clientID: clientID, grantID: record.grantID, scope: record.scope, &state)
+            if state.previousRefreshTokenGrace && record.successor == nil,
+               let issued = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+               let next = issued["refresh_token"] as? String {
+                state.tokens[refreshToken]?.successor = next
+            }
+            return response
         case nil:
             return .oauthError(400, "invalid_request", "grant_type is required.")
         default:
@@ -1025,6 +1062,10 @@ private final class FakeHTTPServer: Sendable {
         journal.inject(response, path: path)
     }
 
+    func dropNextAnswer(path: String) {
+        journal.dropNext(path: path)
+    }
+
     func requests(path: String) -> [RecordedRequest] {
         journal.requests.filter { path.contains("?") ? $0.uri == path : $0.path == path }
     }
@@ -1039,6 +1080,7 @@ private final class RequestJournal: Sendable {
     private struct Entries {
         var requests: [RecordedRequest] = []
         var injected: [String: [FakeResponse]] = [:]
+        var drops: [String: Int] = [:]
     }
 
     private let entries = NIOLockedValueBox(Entries())
@@ -1049,6 +1091,19 @@ private final class RequestJournal: Sendable {
 
     func inject(_ response: FakeResponse, path: String) {
         entries.withLockedValue { $0.injected[path, default: []].append(response) }
+    }
+
+    func dropNext(path: String) {
+        entries.withLockedValue { $0.drops[path, default: 0] += 1 }
+    }
+
+    /// Whether the answer to this request is to be dropped (and counts the drop as done).
+    func takeDrop(path: String) -> Bool {
+        entries.withLockedValue { entries in
+            guard let count = entries.drops[path], count > 0 else { return false }
+            entries.drops[path] = count == 1 ? nil : count - 1
+            return true
+        }
     }
 
     /// Records the request and hands back the failure injected for its path, if any.
@@ -1103,16 +1158,26 @@ private final class FakeHTTPHandler: ChannelInboundHandler {
             let delay = endpoints.delay(for: request)
             if delay > .zero {
                 context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-                    self.write(self.endpoints.respond(to: request, baseURL: baseURL), context: context)
+                    self.answer(request, baseURL: baseURL, context: context)
                 }
             } else {
-                write(endpoints.respond(to: request, baseURL: baseURL), context: context)
+                answer(request, baseURL: baseURL, context: context)
             }
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+
+    /// Handles the request; the answer is written unless the journal says to drop it.
+    private func answer(_ request: RecordedRequest, baseURL: String, context: ChannelHandlerContext) {
+        let response = endpoints.respond(to: request, baseURL: baseURL)
+        if journal.takeDrop(path: request.path) {
+            context.close(promise: nil)
+        } else {
+            write(response, context: context)
+        }
     }
 
     private func write(_ response: FakeResponse, context: ChannelHandlerContext) {

@@ -68,19 +68,23 @@ public enum Secret {
 }
 
 public enum Timestamp {
-    /// `2026-11-21T23:25:36Z`.
+    /// `2026-11-21T23:25:36Z`; a time outside the years 0–9999 (only a damaged or
+    /// hand-made record has one) as its Unix seconds, `@9223372036854775807`.
     public static func iso8601(_ seconds: Int64) -> String {
         var time = time_t(seconds)
         var parts = tm()
-        gmtime_r(&time, &parts)
+        guard gmtime_r(&time, &parts) != nil, (-1900...8099).contains(parts.tm_year) else { return "@\(seconds)" }
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
-    /// "in 45m", "2h ago": for tables people read.
+    /// "in 45m", "2h ago", "just now": for tables people read.
     public static func relative(_ seconds: Int64, now: Int64) -> String {
-        let delta = seconds - now
-        let magnitude = abs(delta)
+        // Subtracting could overflow for a damaged record's time.
+        let (delta, overflow) = seconds.subtractingReportingOverflow(now)
+        if overflow { return iso8601(seconds) }
+        if delta == 0 { return "just now" }
+        let magnitude = delta.magnitude
         let text: String
         switch magnitude {
         case ..<60: text = "\(magnitude)s"

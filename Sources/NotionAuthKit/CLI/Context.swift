@@ -73,11 +73,16 @@ public final class OutputSink: @unchecked Sendable {
     private let lock = Lock()
     private var buffer: [UInt8] = []
     private var failedWrite = false
+    private var readerGone = false
 
     public init(fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
 
-    /// Whether a write failed (a closed pipe): what a script captures would be incomplete.
+    /// Whether a write failed: what a script captures would be incomplete.
     public var failed: Bool { lock.withLock { failedWrite } }
+
+    /// Whether it failed because the reader closed the pipe (`notionauth list | head -1`):
+    /// a reader that stops early is normal, not an error to report.
+    public var readerClosed: Bool { lock.withLock { readerGone } }
 
     /// A sink that keeps what is written, for tests.
     public init() { self.fileDescriptor = nil }
@@ -90,7 +95,11 @@ public final class OutputSink: @unchecked Sendable {
                 let n = bytes.withUnsafeBytes { systemWrite(fileDescriptor, $0.baseAddress! + written, $0.count - written) }
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 {
-                    lock.withLock { failedWrite = true }
+                    let closed = n < 0 && errno == EPIPE
+                    lock.withLock {
+                        failedWrite = true
+                        readerGone = readerGone || closed
+                    }
                     return
                 }
                 written += n

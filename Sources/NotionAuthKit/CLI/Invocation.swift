@@ -330,6 +330,16 @@ public enum ArgumentParser {
             guard options.path.hasPrefix("/") else {
                 throw .usage("the path must start with '/', as in /v1/users/me", command: name)
             }
+            // What goes into the request line must not be able to end it early.
+            if let method = options.method, !HTTPRequest.isToken(method) {
+                throw .usage("-X takes an HTTP method such as GET, POST, PATCH or DELETE (letters, digits and !#$%&'*+-.^_`|~ only)", command: name)
+            }
+            if options.path.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) {
+                throw .usage("the path contains a space, a control character or a non-ASCII byte; percent-encode it", command: name)
+            }
+            if let version = options.notionVersion, !HTTPRequest.isToken(version) {
+                throw .usage("--notion-version takes a version such as 2025-09-03", command: name)
+            }
             return .api(options)
         case "completion":
             guard let shell = positional, ["bash", "zsh", "fish"].contains(shell) else {

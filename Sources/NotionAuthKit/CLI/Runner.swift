@@ -7,8 +7,12 @@ public enum Runner {
             global = invocation.global
             let session = Session(context: context, global: invocation.global)
             let status = try dispatch(invocation.command, session: session)
+            if context.stdout.readerClosed {
+                // As if SIGPIPE had ended us (which we ignore so that writes can be checked).
+                return ExitStatus.readerClosed.rawValue
+            }
             if context.stdout.failed {
-                throw .io(path: "standard output", reason: "cannot write (closed pipe?); the output is incomplete")
+                throw .io(path: "standard output", reason: "cannot write; the output is incomplete")
             }
             return status.rawValue
         } catch {
@@ -52,7 +56,7 @@ public enum Runner {
             context.stderr.write(object.encoded() + "\n")
         } else {
             let style = Style.forStderr(context: context, global: global)
-            context.stderr.write("\(style.red("error:")) \(error.description)\n")
+            context.stderr.write("\(style.red("error:")) \(TerminalText.sanitize(error.description, keepingNewlines: true))\n")
         }
     }
 }

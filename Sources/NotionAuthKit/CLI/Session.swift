@@ -38,11 +38,11 @@ public struct Session: Sendable {
 
     /// Progress and confirmations for people: stderr, silenced by --quiet.
     public func info(_ text: String) {
-        if !global.quiet { context.stderr.write(text + "\n") }
+        if !global.quiet { context.stderr.write(TerminalText.sanitize(text, keepingNewlines: true) + "\n") }
     }
 
     public func warn(_ text: String) {
-        context.stderr.write("\(style.yellow("warning:")) \(text)\n")
+        context.stderr.write("\(style.yellow("warning:")) \(TerminalText.sanitize(text, keepingNewlines: true))\n")
     }
 
     public var style: Style { Style.forStderr(context: context, global: global) }

@@ -62,7 +62,7 @@ enum APICommand {
         if data == "-" { return session.context.readStandardInput() }
         if data.hasPrefix("@") {
             let path = String(data.dropFirst())
-            guard let file = try FileSystem.readFile(path) else { throw .io(path: path, reason: "no such file") }
+            guard let file = try FileSystem.readFile(path, regularOnly: false) else { throw .io(path: path, reason: "no such file") }
             return file.bytes
         }
         return Array(data.utf8)

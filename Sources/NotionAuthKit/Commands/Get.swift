@@ -31,7 +31,7 @@ enum GetCommand {
             if session.global.json {
                 session.output(jsonObject([field: value]))
             } else {
-                session.output((value.stringValue ?? value.encoded()) + "\n")
+                session.output(display(value, session: session) + "\n")
             }
             return .success
         }
@@ -41,9 +41,16 @@ enum GetCommand {
             session.output(jsonObject(["connection": .object(Dictionary(uniqueKeysWithValues: fields))]))
         } else {
             let width = fields.map(\.0.count).max() ?? 0
-            session.output(fields.map { "\($0.0.padding(to: width))  \($0.1.stringValue ?? $0.1.encoded())\n" }.joined())
+            session.output(fields.map { "\($0.0.padding(to: width))  \(display($0.1, session: session))\n" }.joined())
         }
         return .success
+    }
+
+    /// A value as text: exactly as stored for a script, made safe when a terminal shows it
+    /// (a workspace name is the provider's text).
+    private static func display(_ value: JSONValue, session: Session) -> String {
+        let text = value.stringValue ?? value.encoded()
+        return session.context.stdoutIsTerminal ? TerminalText.sanitize(text) : text
     }
 }
 

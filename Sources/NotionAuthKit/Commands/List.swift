@@ -78,7 +78,9 @@ enum ListCommand {
 
 enum Table {
     /// Left-aligned columns separated by two spaces; the last column is not padded.
+    /// Cells are sanitised: workspace names and details come from providers.
     static func render(_ rows: [[String]]) -> String {
+        let rows = rows.map { $0.map { TerminalText.sanitize($0) } }
         guard let columns = rows.first?.count else { return "" }
         let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in

@@ -8,8 +8,7 @@ enum LoginCommand {
         // --reset-client is a request to log in again with a new client.
         if !options.force && !options.resetClient, let existing = try session.vault.open().connection(provider: provider.name, name: options.connection),
            existing.effectiveStatus(now: session.now) == .connected {
-            let workspace = existing.workspaceName.map { " (workspace \($0))" } ?? ""
-            session.info("Already logged in to \(provider.displayName)\(workspace) as connection '\(existing.name)'; use --force to log in again.")
+            session.info("Already logged in to \(provider.displayName)\(existing.workspaceSuffix) as connection '\(existing.name)'; use --force to log in again.")
             return .success
         }
         if provider.flows.contains(.dynamicRegistration) && options.clientID != nil {
@@ -40,8 +39,7 @@ enum LoginCommand {
             contents.store(connection)
             if storeClient { contents.store(client) }
         }
-        let workspace = connection.workspaceName.map { " (workspace \($0))" } ?? ""
-        session.info("Logged in to \(provider.displayName)\(workspace) as connection '\(connection.name)'.")
+        session.info("Logged in to \(provider.displayName)\(connection.workspaceSuffix) as connection '\(connection.name)'.")
         return .success
     }
 
@@ -151,9 +149,8 @@ enum LoginCommand {
         try session.vault.update { (contents: inout VaultContents) throws(NotionauthError) in
             contents.store(connection)
         }
-        let workspace = connection.workspaceName.map { " (workspace \($0))" } ?? ""
         let verified = options.noVerify ? ", not verified" : ""
-        session.info("Logged in to \(provider.displayName)\(workspace) as connection '\(connection.name)'\(verified).")
+        session.info("Logged in to \(provider.displayName)\(connection.workspaceSuffix) as connection '\(connection.name)'\(verified).")
         return .success
     }
 
@@ -174,10 +171,18 @@ enum LoginCommand {
         guard !token.isEmpty else {
             throw .usage("no token on standard input", command: "login")
         }
-        guard !token.contains(where: { $0.isWhitespace }) else {
-            throw .usage("the token on standard input contains white space or several lines; give one token", command: "login")
+        // Never repeated in the message: it may be a real token with one stray byte.
+        guard TerminalText.isUsableCredential(token) else {
+            throw .usage("the token on standard input contains white space, control characters or several lines; give one token", command: "login")
         }
         return token
+    }
+}
+
+extension Connection {
+    /// " (workspace NAME)" for messages, the provider's name made safe for a terminal.
+    var workspaceSuffix: String {
+        workspaceName.map { " (workspace \(TerminalText.sanitize($0)))" } ?? ""
     }
 }
 

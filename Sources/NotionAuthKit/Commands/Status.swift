@@ -132,7 +132,7 @@ enum StatusCommand {
         } catch let .credentialUnusable(_, _, status) {
             row.status = Live(rawValue: status) ?? .invalid
             row.detail = "log in again: notionauth login \(provider.name)\(connection.name == ConnectionName.defaultName ? "" : " --connection \(connection.name)") --force"
-        } catch let .network(message) {
+        } catch let .network(message), let .noAnswer(message) {
             row.status = .unreachable
             row.detail = message
         } catch .authenticationFailed(let message) {

@@ -55,9 +55,11 @@ enum VaultCommand {
 
     private static func switchToPassphrase(_ session: Session) throws(NotionauthError) -> ExitStatus {
         let vault = session.vault
-        if case .passphrase? = try vault.open().protection {
+        let existing = try vault.open()
+        if case .passphrase? = existing.protection {
             throw .failure("the vault is already protected by a passphrase")
         }
+        let hadKeyFile = FileSystem.exists(vault.keyPath)
         // Asked before the write begins, where Ctrl-C still ends the command.
         let passphrase = try vault.keys.passphrase(true)
         let kdf = VaultFormat.KDFParameters(
@@ -72,7 +74,13 @@ enum VaultCommand {
             }
             contents.rekey = (.passphrase(kdf), key)
         }
-        session.info("The vault is now protected by a passphrase" + (vault.keys.environmentKey == nil ? "; the key file was removed." : "; unset NOTIONAUTH_VAULT_KEY."))
+        var done = existing.exists ? "The vault is now protected by a passphrase" : "Created an empty vault at \(vault.path), protected by a passphrase"
+        if vault.keys.environmentKey != nil && existing.exists {
+            done += "; unset NOTIONAUTH_VAULT_KEY"
+        } else if hadKeyFile {
+            done += "; the key file \(vault.keyPath) was removed"
+        }
+        session.info(done + ".")
         return .success
     }
 

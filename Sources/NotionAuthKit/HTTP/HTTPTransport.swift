@@ -16,6 +16,36 @@ public struct HTTPRequest: Sendable {
     }
 }
 
+extension HTTPRequest {
+    /// RFC 9110 `token` characters: what a method (and a header name) may consist of.
+    public static func isToken(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+            default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            }
+        }
+    }
+
+    /// Why this request must not be sent, or nil. A method, URL or header that carries a
+    /// control character could split the request in two (the second one carrying our
+    /// token), and HTTP clients that refuse such values put them in their error text, so
+    /// they are refused here first, with a message that names the header but never its value.
+    public var problem: String? {
+        guard Self.isToken(method) else { return "the HTTP method is not a valid token (letters, digits and !#$%&'*+-.^_`|~)" }
+        if url.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) {
+            return "the URL contains a space, a control character or a non-ASCII byte; percent-encode it"
+        }
+        for (name, value) in headers {
+            guard Self.isToken(name) else { return "the header name \(TerminalText.sanitize(name)) is not a valid token" }
+            if value.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || (0x7F...0x9F).contains($0.value) }) {
+                return "the value of the \(name) header contains a control character"
+            }
+        }
+        return nil
+    }
+}
+
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
@@ -32,6 +62,15 @@ public struct HTTPResponse: Sendable {
     }
 
     public var json: JSONValue? { try? JSONValue.parse(body) }
+
+    /// The body's fields: JSON, or a form-encoded body as an object of strings (some OAuth
+    /// servers answer that way despite `Accept: application/json`; decoding it also turns
+    /// `+` and `%XX` in an `error_description` back into text).
+    public var fields: JSONValue? {
+        if let json { return json }
+        guard header("Content-Type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else { return nil }
+        return .object(CallbackListener.formFields(body).mapValues(JSONValue.string))
+    }
 }
 
 /// Sends HTTP requests; the context holds one, tests may hold another.
@@ -55,6 +94,7 @@ public struct AsyncHTTPTransport: HTTPTransport {
     public init() {}
 
     public func send(_ request: HTTPRequest, timeoutSeconds: Int64) throws(NotionauthError) -> HTTPResponse {
+        if let problem = request.problem { throw .failure("refusing to send the request: \(problem)") }
         let host = EndpointPolicy.host(of: request.url) ?? request.url
         var headers = HTTPHeaders()
         headers.add(name: "User-Agent", value: "notionauth/\(Version.current)")
@@ -68,17 +108,30 @@ public struct AsyncHTTPTransport: HTTPTransport {
                 status: Int(response.status.code),
                 headers: response.headers.map { ($0.name, $0.value) },
                 body: response.body.map { Array(buffer: $0) } ?? [])
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw .network("\(host) did not answer within \(timeoutSeconds) seconds")
+        } catch let error as HTTPClientError where error == .connectTimeout {
+            throw .network("cannot reach \(host): the connection timed out")
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            // The request may have been acted on: a refresh must know (see TokenRefresh).
+            throw .noAnswer("\(host) did not answer within \(timeoutSeconds) seconds")
+        } catch let error as HTTPClientError where error == .remoteConnectionClosed {
+            throw .noAnswer("\(host) closed the connection without answering")
         } catch {
-            throw .network("cannot reach \(host): \(Self.describe(error))")
+            throw .network("cannot reach \(host): \(Self.describe(error, request: request))")
         }
     }
 
-    private static func describe(_ error: Error) -> String {
+    /// The error's own words, without any header value of the request in them: clients
+    /// quote the values they refuse, and ours include the bearer token.
+    static func describe(_ error: Error, request: HTTPRequest) -> String {
         if let channelError = error as? ChannelError { return "\(channelError)" }
         if let ioError = error as? IOError { return ioError.description }
-        let text = "\(error)"
+        var text = "\(error)"
+        for (_, value) in request.headers where value.count >= 4 {
+            text = text.replacing(value, with: "[redacted]")
+        }
+        if let body = request.body, body.count >= 4, let bodyText = String(validating: body, as: UTF8.self) {
+            text = text.replacing(bodyText, with: "[redacted]")
+        }
         return text.count > 200 ? String(text.prefix(200)) + "…" : text
     }
 }

@@ -66,7 +66,8 @@ struct BrowserLogin {
                     throw error
                 }
             case let .providerError(code, description, respond):
-                let text = description.map { "\(code): \($0)" } ?? code
+                // Whoever can reach the listener wrote these: one line, no terminal controls.
+                let text = TerminalText.sanitize(description.map { "\(code): \($0)" } ?? code)
                 respond(.page(status: 400, html: Pages.failure(provider: provider.displayName, message: "\(provider.displayName) answered \(text).")))
                 let reason = code == "access_denied" ? "the authorization was refused in the browser" : "\(provider.displayName) refused the login"
                 throw .authenticationFailed("\(reason) (\(text)); nothing was stored")

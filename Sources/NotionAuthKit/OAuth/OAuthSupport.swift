@@ -20,6 +20,12 @@ public enum URLEncoding {
         pairs.map { component($0.0) + "=" + component($0.1) }.joined(separator: "&")
     }
 
+    /// application/x-www-form-urlencoded (RFC 6749 Appendix B): as `component`, but a space
+    /// becomes `+`. What HTTP Basic client authentication encodes the id and secret with.
+    public static func formComponent(_ text: String) -> String {
+        component(text).replacing("%20", with: "+")
+    }
+
     /// `base` with `pairs` appended to its query.
     public static func url(_ base: String, _ pairs: [(String, String)]) -> String {
         base + (base.contains("?") ? "&" : "?") + query(pairs)
@@ -122,11 +128,19 @@ struct TokenEndpoint {
     /// `invalid_grant` from everything else).
     func send(_ parameters: [(String, String)], client: ClientCredentials) throws(NotionauthError) -> Result<JSONValue, RefusalBox> {
         let response = try post(to: url, parameters + (resource.map { [("resource", $0)] } ?? []), client: client)
-        guard (200..<300).contains(response.status) else {
+        // Some servers (GitHub) answer a refusal with 200 and an `error` field.
+        guard (200..<300).contains(response.status), response.fields?["error"] == nil else {
             return .failure(RefusalBox(Refusal(status: response.status, code: ProviderErrorMessage.code(response), message: ProviderErrorMessage.describe(response))))
         }
-        guard let json = response.json, case .object = json, json["access_token"]?.stringValue != nil else {
+        guard let json = response.fields, case .object = json, json["access_token"]?.stringValue != nil else {
             throw .failure("\(provider.displayName) answered the token request without an access token")
+        }
+        // A token goes into an Authorization header and into shells: one with a control
+        // character or white space is refused, and the message never repeats it.
+        for field in ["access_token", "refresh_token", "token_type"] {
+            if let value = json[field]?.stringValue, !TerminalText.isUsableCredential(value) {
+                throw .failure("\(provider.displayName) answered the token request with an unusable \(field) (it contains white space or control characters); nothing was stored")
+            }
         }
         return .success(json)
     }
@@ -138,7 +152,8 @@ struct TokenEndpoint {
         var headers: [(String, String)] = [("Accept", "application/json")] + versionHeaders
         switch oauth.clientAuth {
         case .basic:
-            let credentials = Array("\(client.clientID):\(client.clientSecret ?? "")".utf8)
+            // RFC 6749 §2.3.1: each part form-encoded first, so an id with ':' stays whole.
+            let credentials = Array("\(URLEncoding.formComponent(client.clientID)):\(URLEncoding.formComponent(client.clientSecret ?? ""))".utf8)
             headers.append(("Authorization", "Basic " + credentials.withUnsafeBytes { Sodium.base64Encode($0) }))
         case .body:
             parameters.append(("client_id", client.clientID))

@@ -8,10 +8,14 @@ public struct ProviderAPI: Sendable {
         self.context = context
     }
 
-    /// `NOTION_VERSION` (or `NOTION_API_VERSION`) overrides the definition's default version.
+    /// `NOTION_VERSION` (or `NOTION_API_VERSION`) overrides the definition's default version,
+    /// for providers whose version header is Notion's: they are Notion's names, and another
+    /// API's version scheme has nothing to do with them.
     public var apiVersion: String? {
-        for name in ["NOTION_VERSION", "NOTION_API_VERSION"] {
-            if let value = context.environment[name], !value.isEmpty { return value }
+        if definition.api.versionHeader?.lowercased() == "notion-version" {
+            for name in ["NOTION_VERSION", "NOTION_API_VERSION"] {
+                if let value = context.environment[name], !value.isEmpty { return value }
+            }
         }
         return definition.api.defaultVersion
     }
@@ -48,12 +52,17 @@ public struct ProviderAPI: Sendable {
 /// (`error`, `error_description`). Either becomes one readable line.
 public enum ProviderErrorMessage {
     public static func code(_ response: HTTPResponse) -> String? {
-        guard let json = response.json else { return nil }
+        guard let json = response.fields else { return nil }
         return json["code"]?.stringValue ?? json["error"]?.stringValue
     }
 
+    /// One line, made safe for a terminal: every part of it is the provider's text.
     public static func describe(_ response: HTTPResponse) -> String {
-        guard let json = response.json else {
+        TerminalText.sanitize(describeUnsafe(response))
+    }
+
+    private static func describeUnsafe(_ response: HTTPResponse) -> String {
+        guard let json = response.fields else {
             return response.body.isEmpty ? "HTTP \(response.status)" : "HTTP \(response.status) (not JSON)"
         }
         let code = json["code"]?.stringValue ?? json["error"]?.stringValue

@@ -59,47 +59,27 @@ struct TokenRefresh {
         case failed(NotionauthError, stillUsable: Connection?)
     }
 
+    /// Room reserved on disk for a rotated pair and the token response kept with it, beyond
+    /// the vault's current size. A larger answer is still written if the disk allows.
+    static let reservedGrowth = 64 * 1024
+
     /// Refreshes `seen` under the lock unless another process already replaced its token.
+    ///
+    /// Whatever goes wrong short of the provider refusing the refresh token itself, a token
+    /// that is still valid is handed out (with a warning) rather than refused.
     func refresh(replacing seen: Connection, force: Bool = false) throws(NotionauthError) -> Connection {
         let now = session.now
-        let outcome = try session.vault.update { (contents: inout VaultContents) throws(NotionauthError) -> Outcome in
-            guard var current = try contents.connection(provider: provider.name, name: seen.name, path: session.vault.path) else {
-                throw .notLoggedIn(provider: provider.name, connection: seen.name)
+        let outcome: Outcome
+        do {
+            // The space for the new vault is taken before the provider is asked: once it has
+            // rotated the pair, a full disk must not be able to lose the new one.
+            outcome = try session.vault.update(reservingGrowth: Self.reservedGrowth) { (contents: inout VaultContents) throws(NotionauthError) -> Outcome in
+                try refresh(seen, force: force, now: now, contents: &contents)
             }
-            if current.accessToken != seen.accessToken && current.status == .connected {
-                return .replacedByAnother(current)
-            }
-            guard current.status == .connected || force, let refreshToken = current.refreshToken else {
-                throw .credentialUnusable(provider: provider.name, connection: seen.name, status: current.effectiveStatus(now: now).rawValue)
-            }
-            let client = try clientCredentials(for: current, contents: contents)
-            let endpoint = try TokenEndpoint.make(provider: provider, client: client, context: session.context)
-            let answer: Result<JSONValue, RefusalBox>
-            do throws(NotionauthError) {
-                answer = try endpoint.send([("grant_type", "refresh_token"), ("refresh_token", refreshToken)], client: client)
-            } catch {
-                let usable = current.expiresAt.map { $0 > now } ?? !force
-                return .failed(error, stillUsable: usable ? current : nil)
-            }
-            switch answer {
-            case let .success(json):
-                current.apply(tokenResponse: json, now: now)
-                current.refreshedAt = now
-                contents.store(current)
-                return .refreshed(current)
-            case let .failure(box) where box.refusal.code == "invalid_grant":
-                current.status = .revoked
-                contents.store(current)
-                return .revoked(box.refusal.message)
-            case let .failure(box):
-                // A server error or rate limit is no verdict on the token: keep a valid one.
-                let transient = box.refusal.status >= 500 || box.refusal.status == 429
-                let usable = transient && (current.expiresAt.map { $0 > now } ?? !force)
-                let error: NotionauthError = transient
-                    ? .network("\(provider.displayName) could not refresh the token just now: \(box.refusal.message)")
-                    : endpoint.error(for: box.refusal)
-                return .failed(error, stillUsable: usable ? current : nil)
-            }
+        } catch let .noSpace(path) {
+            let usable = seen.expiresAt.map { $0 > now } ?? !force
+            guard usable else { throw .noSpace(path: path) }
+            outcome = .failed(.failure("no disk space to save a new token next to \(path), so it was not refreshed"), stillUsable: seen)
         }
         switch outcome {
         case let .refreshed(connection), let .replacedByAnother(connection):
@@ -112,6 +92,62 @@ struct TokenRefresh {
             return stillUsable
         case let .failed(error, nil):
             throw error
+        }
+    }
+
+    /// The part of a refresh that runs under the vault's lock, with the space reserved.
+    private func refresh(_ seen: Connection, force: Bool, now: Int64, contents: inout VaultContents) throws(NotionauthError) -> Outcome {
+        guard var current = try contents.connection(provider: provider.name, name: seen.name, path: session.vault.path) else {
+            throw .notLoggedIn(provider: provider.name, connection: seen.name)
+        }
+        if current.accessToken != seen.accessToken && current.status == .connected {
+            return .replacedByAnother(current)
+        }
+        guard current.status == .connected || force, let refreshToken = current.refreshToken else {
+            throw .credentialUnusable(provider: provider.name, connection: seen.name, status: current.effectiveStatus(now: now).rawValue)
+        }
+        // After a rejection (force) the API has already refused the token.
+        let stillUsable = (current.expiresAt.map { $0 > now } ?? !force) ? current : nil
+        let endpoint: TokenEndpoint
+        let client: ClientCredentials
+        do {
+            client = try clientCredentials(for: current, contents: contents)
+            endpoint = try TokenEndpoint.make(provider: provider, client: client, context: session.context)
+        } catch {
+            return .failed(error, stillUsable: stillUsable)
+        }
+        let parameters = [("grant_type", "refresh_token"), ("refresh_token", refreshToken)]
+        let answer: Result<JSONValue, RefusalBox>
+        do {
+            do {
+                answer = try endpoint.send(parameters, client: client)
+            } catch .noAnswer {
+                // The provider may have rotated the pair and the answer is lost. Notion MCP
+                // accepts the previous refresh token for one retry: ask once more with it
+                // rather than find the connection revoked later.
+                answer = try endpoint.send(parameters, client: client)
+            }
+        } catch {
+            return .failed(error, stillUsable: stillUsable)
+        }
+        switch answer {
+        case let .success(json):
+            current.apply(tokenResponse: json, now: now)
+            current.refreshedAt = now
+            contents.store(current)
+            return .refreshed(current)
+        case let .failure(box) where box.refusal.code == "invalid_grant":
+            current.status = .revoked
+            contents.store(current)
+            return .revoked(box.refusal.message)
+        case let .failure(box):
+            // A server error or rate limit is no verdict on the token; nor is a refused
+            // client: either way a token that is still valid is handed out.
+            let transient = box.refusal.status >= 500 || box.refusal.status == 429
+            let error: NotionauthError = transient
+                ? .network("\(provider.displayName) could not refresh the token just now: \(box.refusal.message)")
+                : endpoint.error(for: box.refusal)
+            return .failed(error, stillUsable: stillUsable)
         }
     }
 

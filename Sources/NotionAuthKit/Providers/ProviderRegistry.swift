@@ -43,11 +43,30 @@ public struct ProviderRegistry: Sendable {
         }
         let path = "\(overridesDirectory)/\(name).json"
         if let file = try FileSystem.readFile(path) {
+            // A definition decides where tokens are sent: only trust one nobody else could write.
+            try Self.checkTrusted(path, mode: file.mode, owner: file.owner)
+            for directory in [overridesDirectory, FileSystem.directoryName(overridesDirectory)] {
+                var info = stat()
+                if stat(directory, &info) == 0 {
+                    try Self.checkTrusted(directory, mode: UInt32(info.st_mode) & 0o7777, owner: UInt32(info.st_uid))
+                }
+            }
             let (definition, warnings) = try ProviderLoader.load(file.bytes, file: path, expectedName: name)
             let source: ResolvedProvider.Source = Self.bundledJSON(named: name) == nil ? .user : .override
             return ResolvedProvider(definition: definition, source: source, file: path, warnings: warnings)
         }
         return try resolveBundled(name: name)
+    }
+
+    /// Refuses, as ssh does with its configuration, a file or directory that someone other
+    /// than us (or root) owns or that group or others may write.
+    static func checkTrusted(_ path: String, mode: UInt32, owner: UInt32) throws(NotionauthError) {
+        if owner != geteuid() && owner != 0 {
+            throw .unsafeFile(path: path, reason: "it belongs to another user (uid \(owner)); provider definitions must be your own")
+        }
+        if mode & 0o022 != 0 {
+            throw .unsafeFile(path: path, reason: "others can write it (mode \(octal(mode))); run `chmod go-w \(path)`")
+        }
     }
 
     /// The definition compiled into the binary, ignoring any override file.
@@ -79,8 +98,10 @@ public struct ProviderRegistry: Sendable {
         return Set(Self.bundledNames + files).sorted()
     }
 
+    /// Only names that could be resolved: a file with an invalid name (too long, say) must
+    /// not be offered, least of all as the name that just failed.
     func suggestion(for name: String) -> String? {
-        NearMiss.closest(to: name, among: names())
+        NearMiss.closest(to: name, among: names().filter(ProviderName.isValid))
     }
 
     static func listDirectory(_ path: String) -> [String] {
@@ -100,7 +121,7 @@ public struct ProviderRegistry: Sendable {
 /// "Did you mean …?" for misspelt commands, options and provider names.
 public enum NearMiss {
     public static func closest(to word: String, among candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, distance(word, $0)) }.filter { $0.1 <= max(2, word.count / 3) }
+        let scored = candidates.filter { $0 != word }.map { ($0, distance(word, $0)) }.filter { $0.1 <= max(2, word.count / 3) }
         return scored.min { $0.1 < $1.1 }?.0
     }
 

@@ -14,17 +14,44 @@ public enum FileSystem {
         public var owner: UInt32
     }
 
-    /// The whole file, or nil when it does not exist.
-    public static func readFile(_ path: String) throws(NotionauthError) -> Contents? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Opens `path` for reading, nil when it does not exist. Unless `regularOnly` is false
+    /// (a file the user names for one command, which may be a pipe), anything but a regular
+    /// file is refused: notionauth's own files are never FIFOs or devices, and opening a
+    /// FIFO without O_NONBLOCK would wait forever for a writer.
+    static func openForReading(_ path: String, regularOnly: Bool = true) throws(NotionauthError) -> (fd: Int32, info: stat)? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0))
         if fd < 0 {
             if errno == ENOENT { return nil }
             throw .io(path: path, reason: lastError())
         }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .io(path: path, reason: lastError()) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .io(path: path, reason: "not a regular file") }
+        guard fstat(fd, &info) == 0 else {
+            let reason = lastError()
+            close(fd)
+            throw .io(path: path, reason: reason)
+        }
+        if regularOnly && (info.st_mode & S_IFMT) != S_IFREG {
+            close(fd)
+            throw .io(path: path, reason: "not a regular file (\(fileType(info.st_mode))); move it away")
+        }
+        return (fd, info)
+    }
+
+    static func fileType(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: "a FIFO"
+        case S_IFDIR: "a directory"
+        case S_IFCHR, S_IFBLK: "a device"
+        case S_IFSOCK: "a socket"
+        default: "not a plain file"
+        }
+    }
+
+    /// The whole file, or nil when it does not exist. With `regularOnly` false a pipe or
+    /// FIFO is read to its end (`api --data @<(…)`).
+    public static func readFile(_ path: String, regularOnly: Bool = true) throws(NotionauthError) -> Contents? {
+        guard let (fd, info) = try openForReading(path, regularOnly: regularOnly) else { return nil }
+        defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         var filled = 0
         while true {
@@ -49,16 +76,7 @@ public enum FileSystem {
 
         /// nil when the file does not exist.
         public init?(path: String) throws(NotionauthError) {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 {
-                if errno == ENOENT { return nil }
-                throw .io(path: path, reason: lastError())
-            }
-            var info = stat()
-            guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-                close(fd)
-                throw .io(path: path, reason: "not a regular file")
-            }
+            guard let (fd, info) = try FileSystem.openForReading(path) else { return nil }
             self.fd = fd
             size = Int(info.st_size)
         }
@@ -95,6 +113,12 @@ public enum FileSystem {
         return out.st_dev == file.st_dev && out.st_ino == file.st_ino
     }
 
+    /// The size of the file at `path`; 0 when there is none.
+    public static func size(of path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
@@ -123,15 +147,61 @@ public enum FileSystem {
     /// Replaces `path` with `bytes` so that a crash at any moment leaves either the old or the
     /// new file: a fresh 0600 temp file in the same directory, fsync, rename, fsync the directory.
     public static func writeAtomically(_ path: String, bytes: [UInt8], mode: mode_t = 0o600) throws(NotionauthError) {
-        let directory = directoryName(path)
-        let tempPath = try writeTemporary(besides: path, bytes: bytes, mode: mode)
-        var renamed = false
-        defer {
-            if !renamed { unlink(tempPath) }
+        try ReservedReplacement(for: path, reserving: bytes.count, mode: mode).commit(bytes)
+    }
+
+    /// The temporary file of an atomic replacement, with its disk space allocated up front.
+    /// A refresh reserves the space before it asks the provider for a new token pair: once
+    /// the provider has rotated the pair, a full disk must not be able to lose it.
+    public final class ReservedReplacement {
+        public let path: String
+        public let reserved: Int
+        private let tempPath: String
+        private var fd: Int32
+
+        /// Fails with `.noSpace` when the file system cannot give `bytes` bytes.
+        public init(for path: String, reserving bytes: Int, mode: mode_t = 0o600) throws(NotionauthError) {
+            self.path = path
+            var template = Array("\(directoryName(path))/.\(baseName(path)).tmp-XXXXXX".utf8CString)
+            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard fd >= 0 else {
+                if errno == ENOSPC || errno == EDQUOT { throw .noSpace(path: path) }
+                throw .io(path: path, reason: "cannot create a temporary file: \(lastError())")
+            }
+            tempPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            self.fd = fd
+            reserved = bytes
+            guard fchmod(fd, mode) == 0 else { throw .io(path: tempPath, reason: lastError()) }
+            if bytes > 0 {
+                // posix_fallocate returns the error rather than setting errno.
+                let result = posix_fallocate(fd, 0, off_t(bytes))
+                if result == ENOSPC || result == EDQUOT || result == EFBIG { throw .noSpace(path: path) }
+                guard result == 0 else { throw .io(path: tempPath, reason: "cannot allocate space: \(String(cString: strerror(result)))") }
+                guard fsync(fd) == 0 else { throw .io(path: tempPath, reason: "fsync: \(lastError())") }
+            }
         }
-        guard rename(tempPath, path) == 0 else { throw .io(path: path, reason: "rename: \(lastError())") }
-        renamed = true
-        syncDirectory(directory)
+
+        deinit {
+            if fd >= 0 {
+                close(fd)
+                unlink(tempPath)
+            }
+        }
+
+        /// Writes `bytes` into the reserved space, syncs it and renames it over `path`.
+        public func commit(_ bytes: [UInt8]) throws(NotionauthError) {
+            try writeAll(fd, bytes, path: tempPath)
+            guard ftruncate(fd, off_t(bytes.count)) == 0 else { throw .io(path: tempPath, reason: "truncate: \(lastError())") }
+            guard fsync(fd) == 0 else { throw .io(path: tempPath, reason: "fsync: \(lastError())") }
+            close(fd)
+            fd = -1
+            guard rename(tempPath, path) == 0 else {
+                let reason = lastError()
+                unlink(tempPath)
+                throw .io(path: path, reason: "rename: \(reason)")
+            }
+            syncDirectory(directoryName(path))
+        }
     }
 
     /// Creates a new file that must not exist yet, whole or not at all: written and fsynced
@@ -209,8 +279,14 @@ public final class FileLock {
     private let fd: Int32
 
     public init(path: String) throws(NotionauthError) {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // O_NONBLOCK: a FIFO planted at the lock's path must not hang the open.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0o600)
         guard fd >= 0 else { throw .io(path: path, reason: "cannot open lock file: \(FileSystem.lastError())") }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw .io(path: path, reason: "the lock file is not a regular file; move it away")
+        }
         while flock(fd, LOCK_EX) != 0 {
             if errno == EINTR { continue }
             let reason = FileSystem.lastError()

@@ -7,6 +7,9 @@ public enum ExitStatus: Equatable, Sendable {
     case authenticationNeeded
     case vaultUnavailable
     case interrupted
+    /// Standard output's reader went away: 128 + SIGPIPE, as a shell reports a process
+    /// that SIGPIPE ended.
+    case readerClosed
     /// `run` passes its child's status through unchanged.
     case childStatus(Int32)
 
@@ -19,6 +22,7 @@ public enum ExitStatus: Equatable, Sendable {
         case .authenticationNeeded: 4
         case .vaultUnavailable: 5
         case .interrupted: 130
+        case .readerClosed: 141
         case let .childStatus(status): status
         }
     }
@@ -43,6 +47,14 @@ public enum NotionauthError: Error, Equatable, CustomStringConvertible, Sendable
     case invalidProvider(file: String, jsonPath: String, message: String)
     case network(String)
     case io(path: String, reason: String)
+    /// The file system could not give the space a write needs; nothing was changed.
+    case noSpace(path: String)
+    /// A file or directory that others could have written (or that another user owns) is
+    /// not trusted: it could redirect tokens (ssh refuses such files the same way).
+    case unsafeFile(path: String, reason: String)
+    /// A request was sent but its answer never came (connection closed, read timeout): the
+    /// server may have acted on it.
+    case noAnswer(String)
     /// A value that the requested output format cannot carry (dotenv has no newlines).
     case unrepresentable(String)
     case interrupted
@@ -53,9 +65,9 @@ public enum NotionauthError: Error, Equatable, CustomStringConvertible, Sendable
         case .usage: .usage
         case .providerNotFound, .connectionNotFound, .fieldNotFound: .notFound
         case .notLoggedIn, .authenticationFailed, .credentialUnusable: .authenticationNeeded
-        case .vault: .vaultUnavailable
+        case .vault, .unsafeFile: .vaultUnavailable
         case .interrupted: .interrupted
-        case .invalidProvider, .network, .io, .unrepresentable, .failure: .failure
+        case .invalidProvider, .network, .noAnswer, .io, .noSpace, .unrepresentable, .failure: .failure
         }
     }
 
@@ -71,8 +83,10 @@ public enum NotionauthError: Error, Equatable, CustomStringConvertible, Sendable
         case .credentialUnusable: "credential_unusable"
         case .vault: "vault_unavailable"
         case .invalidProvider: "invalid_provider"
-        case .network: "network"
+        case .network, .noAnswer: "network"
         case .io: "io"
+        case .noSpace: "no_space"
+        case .unsafeFile: "unsafe_file"
         case .unrepresentable: "unrepresentable"
         case .interrupted: "interrupted"
         case .failure: "failure"
@@ -102,10 +116,14 @@ public enum NotionauthError: Error, Equatable, CustomStringConvertible, Sendable
             return "cannot open the vault \(path): \(reason)"
         case let .invalidProvider(file, jsonPath, message):
             return "invalid provider definition \(file): \(jsonPath): \(message)"
-        case let .network(message):
+        case let .network(message), let .noAnswer(message):
             return message
         case let .io(path, reason):
             return "\(path): \(reason)"
+        case let .noSpace(path):
+            return "no space left to write \(path); nothing was changed. Free some disk space and try again"
+        case let .unsafeFile(path, reason):
+            return "refusing to use \(path): \(reason)"
         case let .unrepresentable(message):
             return message
         case .interrupted:

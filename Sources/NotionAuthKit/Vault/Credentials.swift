@@ -1,6 +1,6 @@
 /// One named connection to a provider: the stored credential and what we know about it.
 /// Stored as record `connection/PROVIDER/NAME` in the vault (notionauth-vault(5)).
-public struct Connection: Equatable, Sendable {
+public struct Connection: Equatable, Sendable, VaultRecord {
     public enum Kind: String, Sendable {
         /// A token given on standard input (internal integration or personal access token).
         case token
@@ -117,7 +117,7 @@ public struct Connection: Equatable, Sendable {
 
 /// A provider's OAuth client, kept so the next login needs no id or secret, and for the
 /// MCP server the registration it answered. Record `client/PROVIDER`.
-public struct ClientCredentials: Equatable, Sendable {
+public struct ClientCredentials: Equatable, Sendable, VaultRecord {
     public var provider: String
     public var clientID: String
     public var clientSecret: String?
@@ -133,6 +133,8 @@ public struct ClientCredentials: Equatable, Sendable {
     }
 
     public static func recordName(provider: String) -> String { "client/\(provider)" }
+
+    var recordName: String { Self.recordName(provider: provider) }
 
     var fields: FieldRecord {
         var record = FieldRecord()
@@ -222,14 +224,14 @@ public enum ConnectionName {
 extension OpenVault {
     public func connection(provider: String, name: String) throws(NotionauthError) -> Connection? {
         guard let bytes = try record(named: Connection.recordName(provider: provider, connection: name)) else { return nil }
-        return try decodeRecord(bytes, name: Connection.recordName(provider: provider, connection: name), path: path, as: Connection.init(fields:))
+        return try decodeRecord(bytes, name: Connection.recordName(provider: provider, connection: name), path: path, as: Connection.self)
     }
 
     /// Every connection, in record-name order (provider, then connection name).
     public func connections() throws(NotionauthError) -> [Connection] {
         var result: [Connection] = []
         for (name, bytes) in try records(withPrefix: "connection/") {
-            result.append(try decodeRecord(bytes, name: name, path: path, as: Connection.init(fields:)))
+            result.append(try decodeRecord(bytes, name: name, path: path, as: Connection.self))
         }
         return result
     }
@@ -237,7 +239,7 @@ extension OpenVault {
     public func clientCredentials(provider: String) throws(NotionauthError) -> ClientCredentials? {
         let name = ClientCredentials.recordName(provider: provider)
         guard let bytes = try record(named: name) else { return nil }
-        return try decodeRecord(bytes, name: name, path: path, as: ClientCredentials.init(fields:))
+        return try decodeRecord(bytes, name: name, path: path, as: ClientCredentials.self)
     }
 
     public var connectionCount: Int { recordNames.filter { $0.hasPrefix("connection/") }.count }
@@ -247,7 +249,7 @@ extension VaultContents {
     public func connection(provider: String, name: String, path: String) throws(NotionauthError) -> Connection? {
         let recordName = Connection.recordName(provider: provider, connection: name)
         guard let bytes = records[recordName] else { return nil }
-        return try decodeRecord(bytes, name: recordName, path: path, as: Connection.init(fields:))
+        return try decodeRecord(bytes, name: recordName, path: path, as: Connection.self)
     }
 
     public mutating func store(_ connection: Connection) {
@@ -261,7 +263,7 @@ extension VaultContents {
     public func clientCredentials(provider: String, path: String) throws(NotionauthError) -> ClientCredentials? {
         let name = ClientCredentials.recordName(provider: provider)
         guard let bytes = records[name] else { return nil }
-        return try decodeRecord(bytes, name: name, path: path, as: ClientCredentials.init(fields:))
+        return try decodeRecord(bytes, name: name, path: path, as: ClientCredentials.self)
     }
 
     public mutating func store(_ client: ClientCredentials) {
@@ -273,10 +275,21 @@ extension VaultContents {
     }
 }
 
-func decodeRecord<T>(_ bytes: [UInt8], name: String, path: String, as make: (FieldRecord) -> T?) throws(NotionauthError) -> T {
+/// What a vault record decodes into: built from its fields, and named by them.
+protocol VaultRecord {
+    init?(fields: FieldRecord)
+    var recordName: String { get }
+}
+
+func decodeRecord<T: VaultRecord>(_ bytes: [UInt8], name: String, path: String, as type: T.Type) throws(NotionauthError) -> T {
     // Authenticated but unreadable: written by an incompatible version, never silently dropped.
-    guard let fields = FieldRecord(bytes: bytes), let value = make(fields) else {
+    guard let fields = FieldRecord(bytes: bytes), let value = T(fields: fields) else {
         throw .vault(path: path, reason: "record '\(name)' is not in the expected format")
+    }
+    // Lookups go by the record's name and listings by its fields: a record whose fields
+    // name another connection would be found by one and not the other.
+    guard value.recordName == name else {
+        throw .vault(path: path, reason: "record '\(name)' holds the fields of '\(value.recordName)'; it was not written by notionauth")
     }
     return value
 }

@@ -67,14 +67,22 @@ public struct Vault: Sendable {
 
     /// Runs `body` on the decrypted vault under the write lock and writes the result
     /// atomically. Every record is decrypted first, so a damaged vault is never rewritten.
+    ///
+    /// With `reservingGrowth`, the disk space for the new file (today's size plus that many
+    /// bytes) is allocated before `body` runs, and `.noSpace` is thrown instead of running
+    /// it: a body that obtains something it cannot ask for twice (a rotated token pair) can
+    /// then always be written.
     @discardableResult
-    public func update<T>(_ body: (inout VaultContents) throws(NotionauthError) -> T) throws(NotionauthError) -> T {
+    public func update<T>(reservingGrowth: Int? = nil, _ body: (inout VaultContents) throws(NotionauthError) -> T) throws(NotionauthError) -> T {
         try FileSystem.makeDirectory(FileSystem.directoryName(path))
         let lock = try FileLock(path: lockPath)
         defer { withExtendedLifetime(lock) {} }
 
         // Opening may prompt for the passphrase, which Ctrl-C must still end.
         let current = try open()
+        let reservation = try reservingGrowth.map { (growth: Int) throws(NotionauthError) in
+            try FileSystem.ReservedReplacement(for: path, reserving: FileSystem.size(of: path) + growth)
+        }
         // From here Ctrl-C waits until the write is done: an exit between a refresh's answer
         // and the rename would lose a rotated token pair the provider has already retired.
         let signals = Interrupts.deferred()
@@ -101,7 +109,11 @@ public struct Vault: Sendable {
             protection: protection,
             keyEncryptionKey: keyEncryptionKey!,
             dataKey: dataKey)
-        try FileSystem.writeAtomically(path, bytes: file)
+        if let reservation {
+            try reservation.commit(file)
+        } else {
+            try FileSystem.writeAtomically(path, bytes: file)
+        }
         if contents.rekey != nil, case .passphrase = protection {
             // The key file no longer opens anything written from now on.
             try FileSystem.remove(keyPath)
