@@ -89,6 +89,27 @@ import Testing
         }
     }
 
+    @Test func keysArePaddedStandardBase64WithWhiteSpaceIgnoredAnywhere() {
+        let text = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+        let key = (0..<32).map { UInt8($0) }
+        func decoded(_ text: [UInt8]) -> [UInt8]? {
+            Sodium.base64DecodeKey(text, count: 32)?.withUnsafeBytes { Array($0) }
+        }
+        for accepted in [text, text + "\n", text + "\r\n", " \t" + text, "AAEC AwQF\tBgcI\r\nCQoLDA0ODxAREhMUFRYXGBkaGxwdHh8 =\n \n"] {
+            #expect(decoded(Array(accepted.utf8)) == key, "\(accepted.debugDescription)")
+        }
+        let refused = [
+            String(text.dropLast()), text + "=", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=",
+            text.replacingOccurrences(of: "A", with: "-"), "", " ", " \t\r\n", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==",
+        ]
+        for text in refused {
+            #expect(decoded(Array(text.utf8)) == nil, "\(text.debugDescription)")
+        }
+        var withNUL = Array(text.utf8)
+        withNUL.insert(0, at: 4)
+        #expect(decoded(withNUL) == nil, "libsodium would skip the NUL byte")
+    }
+
     /// Checked-in files written by notionauth 0.1.0: an upgrade must keep reading them.
     @Test func decodesCheckedInTestVectors() throws {
         let directory = Binary.repositoryRoot + "/Tests/NotionAuthTests/Vectors"
