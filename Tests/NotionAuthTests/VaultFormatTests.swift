@@ -89,6 +89,51 @@ import Testing
         }
     }
 
+    @Test func failuresCarryTheClassThePageNames() {
+        var future = Self.sealed([("a", "one")])
+        future[8] = 2
+        #expect(Self.failureKind { _ = try Self.open(future) } == .unsupportedVersion)
+        #expect(Self.failureKind { _ = try Self.open(Array(future.prefix(10))) } == .format)
+        var altered = Self.sealed([("a", "one")])
+        altered[altered.count - 1] ^= 1
+        #expect(Self.failureKind { _ = try Self.open(altered) } == .altered)
+    }
+
+    static func failureKind(_ body: () throws -> Void) -> VaultFormat.FailureClass? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return (error as? VaultFormat.Failure)?.kind
+        }
+    }
+
+    /// Before the check, the name decoded with replacement characters and its record then
+    /// failed to authenticate, which was reported as an altered file.
+    @Test func anIndexNameThatIsNotUTF8IsMalformedNotAltered() throws {
+        var file = NegativeVectors.File("unit")
+        file.records = [(Array("connection/caf".utf8) + [0xc3], .sealed(NegativeVectors.connection()))]
+        let bytes = file.bytes
+        #expect {
+            _ = try Self.open(bytes, key: NegativeVectors.key)
+        } throws: { error in
+            let failure = error as? VaultFormat.Failure
+            return failure?.kind == .format && failure?.reason.contains("not UTF-8") == true
+        }
+        file.records = [(Array("connection/café".utf8), .sealed(NegativeVectors.connection()))]
+        #expect(try Self.open(file.bytes, key: NegativeVectors.key).keys.sorted() == ["connection/café"])
+    }
+
+    @Test func indexNamesMustBeStrictlyAscendingInByteOrder() throws {
+        var file = NegativeVectors.File("order")
+        file.records = [(Array("b".utf8), .sealed([])), (Array("ba".utf8), .sealed([])), (Array("c".utf8), .sealed([]))]
+        #expect(try Self.open(file.bytes, key: NegativeVectors.key).count == 3)
+        for names in [["ba", "b"], ["b", "b"], ["c", "b"], ["\u{e9}", "z"]] {
+            file.records = names.map { (Array($0.utf8), .sealed([])) }
+            #expect(Self.failureKind { _ = try Self.open(file.bytes, key: NegativeVectors.key) } == .format, "\(names)")
+        }
+    }
+
     @Test func keysArePaddedStandardBase64WithWhiteSpaceIgnoredAnywhere() {
         let text = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
         let key = (0..<32).map { UInt8($0) }
