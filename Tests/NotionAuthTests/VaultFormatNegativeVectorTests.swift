@@ -114,8 +114,8 @@ import Testing
         }
     }
 
-    /// Each vector is one change away from a file that opens: the base file, its wrong-key
-    /// and key-encoding variants with the right key, open in the same decoder.
+    /// Each vector differs from a file that opens in one respect; the two base files, which
+    /// the wrong-key, wrong-passphrase and key-encoding vectors read, open with the right key.
     @Test func theBaseFilesOpen() throws {
         let key = ManifestEntry(file: "valid", keyFile: "key", expect: .format)
         #expect(try Self.failureClass(of: try Self.bytes("valid"), entry: key) == nil)

@@ -155,6 +155,29 @@ import Testing
         #expect(decoded(withNUL) == nil, "libsodium would skip the NUL byte")
     }
 
+    /// The text form of integer fields in records, as notionauth-vault(5) defines it.
+    @Test func integerFieldsAreASignAndDecimalDigitsOnly() {
+        func obtainedAt(_ text: String) -> Int64? {
+            var record = FieldRecord()
+            for (name, value) in [("provider", "notion"), ("name", "default"), ("kind", "token"), ("status", "connected"),
+                                  ("access_token", "ntn_x"), ("obtained_at", text), ("expires_at", text)] {
+                record[name] = value
+            }
+            guard let connection = Connection(fields: record) else { return nil }
+            #expect(connection.expiresAt == connection.obtainedAt)
+            return connection.obtainedAt
+        }
+        #expect(obtainedAt("1795305228") == 1_795_305_228)
+        #expect(obtainedAt("+1795305228") == 1_795_305_228)
+        #expect(obtainedAt("0001795305228") == 1_795_305_228)
+        #expect(obtainedAt("-1") == -1)
+        #expect(obtainedAt("9223372036854775807") == Int64.max)
+        #expect(obtainedAt("-9223372036854775808") == Int64.min)
+        for refused in ["", "+", "-", " 1", "1 ", "1.0", "1e9", "1_000", "0x10", "9223372036854775808", "\u{661}"] {
+            #expect(obtainedAt(refused) == nil, "\(refused.debugDescription)")
+        }
+    }
+
     /// Checked-in files written by notionauth 0.1.0: an upgrade must keep reading them.
     @Test func decodesCheckedInTestVectors() throws {
         let directory = Binary.repositoryRoot + "/Tests/NotionAuthTests/Vectors"
