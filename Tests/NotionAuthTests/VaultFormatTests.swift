@@ -89,6 +89,95 @@ import Testing
         }
     }
 
+    @Test func failuresCarryTheClassThePageNames() {
+        var future = Self.sealed([("a", "one")])
+        future[8] = 2
+        #expect(Self.failureKind { _ = try Self.open(future) } == .unsupportedVersion)
+        #expect(Self.failureKind { _ = try Self.open(Array(future.prefix(10))) } == .format)
+        var altered = Self.sealed([("a", "one")])
+        altered[altered.count - 1] ^= 1
+        #expect(Self.failureKind { _ = try Self.open(altered) } == .altered)
+    }
+
+    static func failureKind(_ body: () throws -> Void) -> VaultFormat.FailureClass? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return (error as? VaultFormat.Failure)?.kind
+        }
+    }
+
+    /// Before the check, the name decoded with replacement characters and its record then
+    /// failed to authenticate, which was reported as an altered file.
+    @Test func anIndexNameThatIsNotUTF8IsMalformedNotAltered() throws {
+        var file = NegativeVectors.File("unit")
+        file.records = [(Array("connection/caf".utf8) + [0xc3], .sealed(NegativeVectors.connection()))]
+        let bytes = file.bytes
+        #expect {
+            _ = try Self.open(bytes, key: NegativeVectors.key)
+        } throws: { error in
+            let failure = error as? VaultFormat.Failure
+            return failure?.kind == .format && failure?.reason.contains("not UTF-8") == true
+        }
+        file.records = [(Array("connection/café".utf8), .sealed(NegativeVectors.connection()))]
+        #expect(try Self.open(file.bytes, key: NegativeVectors.key).keys.sorted() == ["connection/café"])
+    }
+
+    @Test func indexNamesMustBeStrictlyAscendingInByteOrder() throws {
+        var file = NegativeVectors.File("order")
+        file.records = [(Array("b".utf8), .sealed([])), (Array("ba".utf8), .sealed([])), (Array("c".utf8), .sealed([]))]
+        #expect(try Self.open(file.bytes, key: NegativeVectors.key).count == 3)
+        for names in [["ba", "b"], ["b", "b"], ["c", "b"], ["\u{e9}", "z"]] {
+            file.records = names.map { (Array($0.utf8), .sealed([])) }
+            #expect(Self.failureKind { _ = try Self.open(file.bytes, key: NegativeVectors.key) } == .format, "\(names)")
+        }
+    }
+
+    @Test func keysArePaddedStandardBase64WithWhiteSpaceIgnoredAnywhere() {
+        let text = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+        let key = (0..<32).map { UInt8($0) }
+        func decoded(_ text: [UInt8]) -> [UInt8]? {
+            Sodium.base64DecodeKey(text, count: 32)?.withUnsafeBytes { Array($0) }
+        }
+        for accepted in [text, text + "\n", text + "\r\n", " \t" + text, "AAEC AwQF\tBgcI\r\nCQoLDA0ODxAREhMUFRYXGBkaGxwdHh8 =\n \n"] {
+            #expect(decoded(Array(accepted.utf8)) == key, "\(accepted.debugDescription)")
+        }
+        let refused = [
+            String(text.dropLast()), text + "=", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=",
+            text.replacingOccurrences(of: "A", with: "-"), "", " ", " \t\r\n", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==",
+        ]
+        for text in refused {
+            #expect(decoded(Array(text.utf8)) == nil, "\(text.debugDescription)")
+        }
+        var withNUL = Array(text.utf8)
+        withNUL.insert(0, at: 4)
+        #expect(decoded(withNUL) == nil, "libsodium would skip the NUL byte")
+    }
+
+    /// The text form of integer fields in records, as notionauth-vault(5) defines it.
+    @Test func integerFieldsAreASignAndDecimalDigitsOnly() {
+        func obtainedAt(_ text: String) -> Int64? {
+            var record = FieldRecord()
+            for (name, value) in [("provider", "notion"), ("name", "default"), ("kind", "token"), ("status", "connected"),
+                                  ("access_token", "ntn_x"), ("obtained_at", text), ("expires_at", text)] {
+                record[name] = value
+            }
+            guard let connection = Connection(fields: record) else { return nil }
+            #expect(connection.expiresAt == connection.obtainedAt)
+            return connection.obtainedAt
+        }
+        #expect(obtainedAt("1795305228") == 1_795_305_228)
+        #expect(obtainedAt("+1795305228") == 1_795_305_228)
+        #expect(obtainedAt("0001795305228") == 1_795_305_228)
+        #expect(obtainedAt("-1") == -1)
+        #expect(obtainedAt("9223372036854775807") == Int64.max)
+        #expect(obtainedAt("-9223372036854775808") == Int64.min)
+        for refused in ["", "+", "-", " 1", "1 ", "1.0", "1e9", "1_000", "0x10", "9223372036854775808", "\u{661}"] {
+            #expect(obtainedAt(refused) == nil, "\(refused.debugDescription)")
+        }
+    }
+
     /// Checked-in files written by notionauth 0.1.0: an upgrade must keep reading them.
     @Test func decodesCheckedInTestVectors() throws {
         let directory = Binary.repositoryRoot + "/Tests/NotionAuthTests/Vectors"

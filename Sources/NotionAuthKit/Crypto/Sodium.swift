@@ -125,10 +125,14 @@ public enum Sodium {
         }
     }
 
-    /// Decodes base64 of exactly `count` bytes into a guarded buffer; surrounding white space is ignored.
+    /// Decodes padded standard base64 of exactly `count` bytes into a guarded buffer. Spaces,
+    /// tabs, CR and LF are ignored wherever they are; libsodium refuses anything else that is
+    /// not canonical (missing or extra padding, URL-safe characters, non-zero spare bits).
     public static func base64DecodeKey(_ text: [UInt8], count: Int) -> SecureBytes? {
         ensureInitialized()
-        guard !text.isEmpty else { return nil }
+        // libsodium looks characters up in the ignore list with strchr, which finds a NUL
+        // byte (the list's terminator): without this check NUL bytes would be ignored too.
+        guard !text.isEmpty, !text.contains(0) else { return nil }
         var ok = false
         let capacity = text.count
         let decoded = SecureBytes(count: capacity) { out in

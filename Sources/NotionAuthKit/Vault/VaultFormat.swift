@@ -41,10 +41,35 @@ public enum VaultFormat {
         }
     }
 
+    /// The classes of failure notionauth-vault(5) names (section FAILURES), so that a test
+    /// vector can say which one a file must be refused with.
+    public enum FailureClass: String, CaseIterable, Sendable {
+        /// Not a well-formed version 1 file: size, magic, header fields, index layout, names.
+        case format
+        /// A version other than 1.
+        case unsupportedVersion = "unsupported_version"
+        /// Argon2id limits outside the caps, refused before any derivation.
+        case kdfLimits = "kdf_limits"
+        /// The key file or NOTIONAUTH_VAULT_KEY is not padded standard base64 of 32 bytes.
+        case keyEncoding = "key_encoding"
+        /// The wrapped data key does not decrypt: a wrong key or passphrase, or an altered header.
+        case wrongKeyOrAltered = "wrong_key_or_altered"
+        /// The data key decrypts but the index or a record does not authenticate.
+        case altered
+        /// A record authenticates but is not the field list its name calls for.
+        case recordFormat = "record_format"
+    }
+
     /// Why a file could not be read; the vault turns it into a user-facing error with the path.
     struct Failure: Error {
+        var kind: FailureClass
         var reason: String
-        init(_ reason: String) { self.reason = reason }
+        init(_ kind: FailureClass, _ reason: String) {
+            self.kind = kind
+            self.reason = reason
+        }
+        /// A malformed file (`format`), the usual case.
+        init(_ reason: String) { self.init(.format, reason) }
     }
 
     public struct IndexEntry: Sendable {
@@ -90,7 +115,7 @@ public enum VaultFormat {
             guard Array(bytes[0..<8]) == magic else { throw Failure("not a notionauth vault (bad magic bytes)") }
             let fileVersion = readUInt16(bytes, at: 8)
             guard fileVersion == version else {
-                throw Failure("format version \(fileVersion) is not supported by this notionauth (it reads version \(version)); upgrade notionauth")
+                throw Failure(.unsupportedVersion, "format version \(fileVersion) is not supported by this notionauth (it reads version \(version)); upgrade notionauth")
             }
             let algorithm = bytes[11]
             let ops = readUInt32(bytes, at: 12)
@@ -105,7 +130,7 @@ public enum VaultFormat {
             case 2:
                 guard algorithm == Sodium.argon2id13 else { throw Failure("unknown KDF algorithm \(algorithm)") }
                 guard ops >= 1, ops <= maxOpsLimit, mem >= 8192, mem <= maxMemLimit else {
-                    throw Failure("KDF limits out of bounds (opslimit \(ops), memlimit \(mem) bytes; at most \(maxOpsLimit) and \(maxMemLimit))")
+                    throw Failure(.kdfLimits, "KDF limits out of bounds (opslimit \(ops), memlimit \(mem) bytes; at most \(maxOpsLimit) and \(maxMemLimit))")
                 }
                 protection = .passphrase(KDFParameters(opsLimit: ops, memLimit: mem, salt: salt))
             case let other:
@@ -128,7 +153,7 @@ public enum VaultFormat {
         func openIndex(dataKey: SecureBytes) throws(Failure) -> Index {
             let ciphertext = try source.read(headerSize, indexLength)
             guard let plain = Sodium.open(ciphertext[...], additionalData: header[...], nonce: header[112..<136], key: dataKey) else {
-                throw Failure("the index does not authenticate (the file was altered)")
+                throw Failure(.altered, "the index does not authenticate (the file was altered)")
             }
             return try Index(plain: plain, recordsStart: headerSize + indexLength, fileSize: source.size)
         }
@@ -138,7 +163,7 @@ public enum VaultFormat {
             let ciphertext = try source.read(entry.offset, entry.length)
             let nonce = index.recordNonce(position: entry.position)
             guard let plain = Sodium.open(ciphertext[...], additionalData: ArraySlice(header + Array(entry.name.utf8)), nonce: nonce[...], key: dataKey) else {
-                throw Failure("record '\(entry.name)' does not authenticate (the file was altered)")
+                throw Failure(.altered, "record '\(entry.name)' does not authenticate (the file was altered)")
             }
             return plain
         }
@@ -174,6 +199,9 @@ public enum VaultFormat {
                     guard position + 2 <= p.count else { return "the index is malformed: it ends early" }
                     let nameLength = Int(p[position]) | Int(p[position + 1]) << 8
                     guard position + 2 + nameLength + 4 <= p.count else { return "the index is malformed: it ends early" }
+                    // Decoding would replace the bad bytes, and the record would then fail to
+                    // authenticate under its altered name: a malformed index, not an altered file.
+                    guard Self.isUTF8(p, position + 2, nameLength) else { return "the index is malformed: a record name is not UTF-8" }
                     let lengthAt = position + 2 + nameLength
                     let length = Int(p[lengthAt]) | Int(p[lengthAt + 1]) << 8 | Int(p[lengthAt + 2]) << 16 | Int(p[lengthAt + 3]) << 24
                     guard length >= Sodium.tagBytes else { return "the index is malformed: a record is shorter than its tag" }
@@ -195,6 +223,13 @@ public enum VaultFormat {
             if let problem { throw Failure(problem) }
             self.entryStarts = entryStarts
             self.recordOffsets = recordOffsets
+        }
+
+        private static func isUTF8(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ length: Int) -> Bool {
+            let name = UnsafeBufferPointer(rebasing: p[start..<(start + length)])
+            // ASCII, all that notionauth writes, needs no decoder.
+            if name.allSatisfy({ $0 < 0x80 }) { return true }
+            return String(validating: name, as: UTF8.self) != nil
         }
 
         /// memcmp order of two byte ranges of the index: negative, zero or positive.
