@@ -123,6 +123,17 @@ import Testing
         }
     }
 
+    @Test func vaultVerifyParsesClientRecordsToo() async throws {
+        let sandbox = try Sandbox()
+        let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+        try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
+            contents.records[ClientCredentials.recordName(provider: "notion")] = ClientCredentials(provider: "other", clientID: "c", clientSecret: "s").fields.bytes
+        }
+        let result = await sandbox.runInProcess(["vault", "verify"])
+        #expect(result.status == 5)
+        #expect(result.stderr.contains("record 'client/notion' holds the fields of 'client/other'"))
+    }
+
     @Test func suggestionsNeverRepeatTheNameThatFailed() async throws {
         let sandbox = try Sandbox()
         let long = String(repeating: "notion", count: 12)

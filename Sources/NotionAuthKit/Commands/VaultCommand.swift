@@ -49,6 +49,9 @@ enum VaultCommand {
         }
         let records = try open.allRecords()
         _ = try open.connections()
+        for (name, bytes) in try open.records(withPrefix: "client/") {
+            _ = try decodeRecord(bytes, name: name, path: open.path, as: ClientCredentials.self)
+        }
         session.info("The vault \(session.vault.path) is intact: \(records.count) records decrypted and authenticated.")
         return .success
     }
