@@ -78,7 +78,9 @@ enum RunCommand {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         for fd in closing where fcntl(fd, F_GETFD) != -1 { posix_spawn_file_actions_addclose(&actions, fd) }
-        let result = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
+        let result = ProcessHardening.withStartingCoreLimit {
+            posix_spawn(&pid, program, &actions, &attributes, argv, envp)
+        }
         if result == 0 { Interrupts.forward(to: pid) }
         sigprocmask(SIG_SETMASK, &open, nil)
         guard result == 0 else {
