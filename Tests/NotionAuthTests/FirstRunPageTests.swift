@@ -185,4 +185,20 @@ import Testing
         #expect(try await running.finish().status == 0)
         try await setup.server.stop()
     }
+
+    /// A provider's error comes back form-encoded: '+' is a space and %XX a byte, in the
+    /// terminal and on the page.
+    @Test func anErrorDescriptionIsFormDecoded() async throws {
+        let setup = try await LoginBrowserTests.setUp()
+        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "30", "--client-id", "client-1", "--client-secret-stdin"], stdin: "s3cret-value")
+        let url = try await running.printedURL()
+        let state = try #require(URLComponents(string: url)?.queryItems?.first { $0.name == "state" }?.value)
+        let page = try await Browserless.request("http://127.0.0.1:\(setup.port)/auth/callback/oauth?error=access_denied&error_description=The+user+said+no%21&state=\(state)")
+        #expect(page.status == 400)
+        #expect(page.body.contains("access_denied: The user said no!"))
+        let result = try await running.finish()
+        #expect(result.status == 4)
+        #expect(result.stderr.contains("(access_denied: The user said no!)"), "\(result.stderr)")
+        try await setup.server.stop()
+    }
 }

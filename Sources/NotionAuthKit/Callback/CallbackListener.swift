@@ -111,7 +111,8 @@ public final class CallbackListener: @unchecked Sendable {
     func route(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8], respond: @escaping @Sendable (CallbackReply) -> Void) -> CallbackReply? {
         let components = URLComponents(string: uri)
         let path = components?.percentEncodedPath ?? ""
-        let query = Dictionary((components?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { first, _ in first })
+        // The same decoding as the form ('+' is a space): URLComponents' queryItems keeps '+'.
+        let query = Self.formFields(Array((components?.percentEncodedQuery ?? "").utf8))
 
         if path == callbackPath {
             guard method == .GET else { return .page(status: 405, html: Pages.message(title: "Method not allowed", text: "The callback takes GET requests only.")) }
