@@ -4,6 +4,10 @@ import NotionAuthKit
 import Glibc
 #endif
 
+let arguments = Array(CommandLine.arguments.dropFirst())
+// Before anything holds a secret: no core files of this process.
+ProcessHardening.apply(arguments: arguments)
+
 // A closed pipe (`notionauth export | head -0`) must end us with an error, not a signal.
 signal(SIGPIPE, SIG_IGN)
 Interrupts.install()
@@ -11,4 +15,4 @@ Interrupts.install()
 // Synchronous on purpose: an async top-level would start Swift concurrency and end the
 // main thread through dispatch_main and pthread_exit, whose unwinding sorts every unwind
 // table of the static binary first (~27 ms at every start).
-exit(Runner.run(Array(CommandLine.arguments.dropFirst()), context: .process()))
+exit(Runner.run(arguments, context: .process()))

@@ -21,18 +21,22 @@ public enum CallbackReply: Sendable {
 }
 
 /// The loopback HTTP server of a browser login. It is bound to an IP literal, answers 404
-/// to stray paths and 400 to callbacks without the right `state` while it keeps waiting,
-/// and hands the flow only what belongs to this login.
+/// to stray paths and 400 to callbacks without the right `state` or to a `Host` that is not
+/// its own while it keeps waiting, and hands the flow only what belongs to this login.
 public final class CallbackListener: @unchecked Sendable {
-    // @unchecked: `events` and `closed` are guarded by `lock`.
+    // @unchecked: `events`, `formToken` and `formOpen` are guarded by `lock`.
     public let callbackPath: String
     let state: String
-    let firstRunPage: String?
-    let csrfToken: String
+    let firstRunPage: ((_ csrfToken: String) -> String)?
     let origin: String
+    /// `Host` values that name this listener (lowercased).
+    let authorities: Set<String>
     private let channel: Channel
     private let lock = Lock()
     private var events: [CallbackEvent] = []
+    private var formToken: String
+    /// The first-run form is served until credentials come in through it, then never again.
+    private var formOpen: Bool
     private let signal = DispatchSemaphore(value: 0)
 
     /// Largest request body accepted (the first-run form is a few hundred bytes).
@@ -42,10 +46,9 @@ public final class CallbackListener: @unchecked Sendable {
     public init(host: String, port: Int, callbackPath: String, state: String, firstRunPage: ((_ csrfToken: String) -> String)?) throws(NotionauthError) {
         self.callbackPath = callbackPath
         self.state = state
-        let csrf = Base64URL.encode(Sodium.randomBytes(32))
-        self.csrfToken = csrf
-        self.firstRunPage = firstRunPage?(csrf)
-        self.origin = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        self.formToken = Self.newFormToken()
+        self.firstRunPage = firstRunPage
+        self.formOpen = firstRunPage != nil
         let box = HandlerContextBox()
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
@@ -59,18 +62,33 @@ public final class CallbackListener: @unchecked Sendable {
                     ])
                 }
             }
+        let bound: Channel
         do {
-            channel = try bootstrap.bind(host: host, port: port).wait()
+            bound = try bootstrap.bind(host: host, port: port).wait()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             throw .failure("port \(port) on \(host) is in use (another login waiting?); free it, or use --port N with a redirect URI registered for that port")
         } catch {
             throw .failure("cannot listen on \(host):\(port): \(error)")
         }
+        channel = bound
+        let boundPort = bound.localAddress?.port ?? port
+        let literal = host.contains(":") ? "[\(host)]" : host
+        self.origin = "http://\(literal):\(boundPort)"
+        // A page on any other name that resolves here (DNS rebinding) is not us. `localhost`
+        // is never looked up in DNS, so a redirect URI may name it (we then listen on 127.0.0.1).
+        var authorities: Set<String> = ["\(literal):\(boundPort)", "localhost:\(boundPort)"]
+        if boundPort == 80 { authorities.formUnion([literal, "localhost"]) }
+        self.authorities = authorities
         box.listener = self
     }
 
     /// The port actually bound (differs from the request only when it was 0).
     public var port: Int { channel.localAddress?.port ?? 0 }
+
+    /// The first-run form's CSRF token now; each one is good for one submission.
+    var csrfToken: String { lock.withLock { formToken } }
+
+    private static func newFormToken() -> String { Base64URL.encode(Sodium.randomBytes(32)) }
 
     /// Waits up to `seconds` for the next event; nil on timeout.
     public func next(timeoutSeconds: Double) -> CallbackEvent? {
@@ -93,10 +111,12 @@ public final class CallbackListener: @unchecked Sendable {
     func route(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8], respond: @escaping @Sendable (CallbackReply) -> Void) -> CallbackReply? {
         let components = URLComponents(string: uri)
         let path = components?.percentEncodedPath ?? ""
-        let query = Dictionary((components?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { first, _ in first })
+        // The same decoding as the form ('+' is a space): URLComponents' queryItems keeps '+'.
+        let query = Self.formFields(Array((components?.percentEncodedQuery ?? "").utf8))
 
         if path == callbackPath {
             guard method == .GET else { return .page(status: 405, html: Pages.message(title: "Method not allowed", text: "The callback takes GET requests only.")) }
+            guard namesThisListener(headers) else { return Self.misdirected }
             // Anything without this login's state is someone else's (or forged): refuse it,
             // never exchange its code, and keep waiting for the real one.
             guard let received = query["state"], constantTimeEqual(received, state) else {
@@ -113,30 +133,58 @@ public final class CallbackListener: @unchecked Sendable {
             return nil
         }
         if path == "/", let firstRunPage {
+            guard namesThisListener(headers) else { return Self.misdirected }
             switch method {
             case .GET:
-                return .page(status: 200, html: firstRunPage)
+                guard let token = lock.withLock({ formOpen ? formToken : nil }) else { return Self.formClosed }
+                return .page(status: 200, html: firstRunPage(token))
             case .POST:
                 // A cross-site form cannot know the token, and browsers send Origin on POST.
                 if let requestOrigin = headers.first(name: "origin"), requestOrigin != origin {
                     return .page(status: 403, html: Pages.message(title: "Refused", text: "This form only accepts submissions from its own page."))
                 }
                 let form = Self.formFields(body)
-                guard let token = form["csrf_token"], constantTimeEqual(token, csrfToken) else {
-                    return .page(status: 403, html: Pages.message(title: "Refused", text: "The form token is missing or wrong. Reload the page and try again."))
-                }
                 let id = (form["client_id"] ?? "").trimmingWhitespace()
                 let secret = (form["client_secret"] ?? "").trimmingWhitespace()
-                guard !id.isEmpty, !secret.isEmpty else {
-                    return .page(status: 400, html: Pages.message(title: "Both fields are needed", text: "Go back and enter the client ID and the client secret."))
+                // Checked and spent in one step: of two posts with one token, one wins. Once
+                // credentials are in, the form is closed: another local process must not
+                // swap in its own client and read this login's `state` from the redirect.
+                enum Outcome { case closed, refused, incomplete, accepted }
+                let outcome = lock.withLock { () -> Outcome in
+                    guard formOpen else { return .closed }
+                    guard let token = form["csrf_token"], constantTimeEqual(token, formToken) else { return .refused }
+                    formToken = Self.newFormToken()
+                    guard !id.isEmpty, !secret.isEmpty else { return .incomplete }
+                    formOpen = false
+                    return .accepted
                 }
-                deliver(.clientCredentials(id: id, secret: secret, respond: respond))
-                return nil
+                switch outcome {
+                case .closed:
+                    return Self.formClosed
+                case .refused:
+                    return .page(status: 403, html: Pages.message(title: "Refused", text: "The form token is missing, wrong or already used. Reload the page and try again."))
+                case .incomplete:
+                    return .page(status: 400, html: Pages.message(title: "Both fields are needed", text: "Reload the page and enter the client ID and the client secret."))
+                case .accepted:
+                    deliver(.clientCredentials(id: id, secret: secret, respond: respond))
+                    return nil
+                }
             default:
                 return .page(status: 405, html: Pages.message(title: "Method not allowed", text: "Use the form."))
             }
         }
         return .page(status: 404, html: Pages.message(title: "Not found", text: "Nothing here. The login is still waiting in the terminal."))
+    }
+
+    static let misdirected = CallbackReply.page(status: 400, html: Pages.message(title: "Wrong address", text: "This page answers only at the address the terminal printed."))
+
+    static let formClosed = CallbackReply.page(status: 410, html: Pages.message(title: "Already entered", text: "The client ID and secret for this login were already entered. Continue in the browser tab that took them, or start again from the terminal."))
+
+    /// Whether the request's one `Host` header names this listener. Checked before anything
+    /// is served or acted on; a 404 or 405 gives nothing away, whatever the Host.
+    func namesThisListener(_ headers: HTTPHeaders) -> Bool {
+        let hosts = headers["host"]
+        return hosts.count == 1 && authorities.contains(hosts[0].lowercased())
     }
 
     /// application/x-www-form-urlencoded fields ('+' is a space). Decoded byte by byte
@@ -272,6 +320,7 @@ final class CallbackHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         // Not "no-referrer": with it browsers send `Origin: null` on the form's POST, which
         // the cross-site check must refuse. Nothing leaves the origin with "same-origin".
         headers.add(name: "Referrer-Policy", value: "same-origin")
+        headers.add(name: "X-Content-Type-Options", value: "nosniff")
         let status: HTTPResponseStatus
         var payload = ""
         switch reply {

@@ -27,13 +27,17 @@ enum RunCommand {
         for name in secrets { environment.removeValue(forKey: name) }
         for (name, value) in variables { environment[name] = value }
         environment[marker] = options.providers.isEmpty ? "all" : options.providers.joined(separator: ",")
-        let status = try spawnAndWait(options.command, environment: environment)
+        // The passphrase descriptor was for us; the standard streams are the child's own (a
+        // passphrase piped on stdin has been read to its end).
+        let passphraseFD = session.context.environment["NOTIONAUTH_PASSPHRASE_FD"].flatMap { Int32($0) }.flatMap { $0 > 2 ? $0 : nil }
+        let status = try spawnAndWait(options.command, environment: environment, closing: passphraseFD.map { [$0] } ?? [])
         return .childStatus(status)
     }
 
     /// Runs `command` (found in PATH, no shell) and returns the status to exit with:
-    /// its own, or 128 + the signal that ended it, as shells report it.
-    static func spawnAndWait(_ command: [String], environment: [String: String]) throws(NotionauthError) -> Int32 {
+    /// its own, or 128 + the signal that ended it, as shells report it. The child does
+    /// not inherit the descriptors in `closing`.
+    static func spawnAndWait(_ command: [String], environment: [String: String], closing: [Int32] = []) throws(NotionauthError) -> Int32 {
         let argv = command.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -48,21 +52,40 @@ enum RunCommand {
         guard let program = found else {
             throw .failure("cannot run \(command[0]): not found in PATH")
         }
-        // The child starts with default signal handling: we ignore SIGPIPE and catch
-        // SIGINT/SIGTERM, and neither should be inherited.
+        // What we forward is held back until the child's pid is known, then let through,
+        // even if whoever started us had blocked it (the mask survives exec). The child
+        // starts with none of it blocked and default handling of all of it, and of
+        // SIGPIPE, which we ignore.
+        var held = sigset_t(), given = sigset_t()
+        sigemptyset(&held)
+        for signal in [SIGINT, SIGTERM] + Interrupts.forwardedByRun { sigaddset(&held, signal) }
+        sigprocmask(SIG_BLOCK, &held, &given)
+        let forwarded = [SIGINT, SIGTERM] + Interrupts.catchForRun()
+        var open = given, defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        for signal in forwarded {
+            sigdelset(&open, signal)
+            sigaddset(&defaults, signal)
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGTERM] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
-        let result = posix_spawn(&pid, program, nil, &attributes, argv, envp)
+        posix_spawnattr_setsigmask(&attributes, &open)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd in closing where fcntl(fd, F_GETFD) != -1 { posix_spawn_file_actions_addclose(&actions, fd) }
+        let result = ProcessHardening.withStartingCoreLimit {
+            posix_spawn(&pid, program, &actions, &attributes, argv, envp)
+        }
+        if result == 0 { Interrupts.forward(to: pid) }
+        sigprocmask(SIG_SETMASK, &open, nil)
         guard result == 0 else {
             throw .failure("cannot run \(command[0]): \(String(cString: strerror(result)))")
         }
-        Interrupts.forward(to: pid)
         defer { Interrupts.forward(to: 0) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {

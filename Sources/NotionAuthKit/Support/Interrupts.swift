@@ -51,6 +51,29 @@ nonisolated(unsafe) var forwardedChild: pid_t = 0
 
 extension Interrupts {
     static func forward(to child: pid_t) { forwardedChild = child }
+
+    /// What `run` passes on to its child besides SIGINT and SIGTERM. Only `run` catches
+    /// them; every other command keeps their default behaviour.
+    static let forwardedByRun: [Int32] = [SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
+
+    /// Catches `forwardedByRun` for a child about to start and returns the signals caught.
+    /// One that notionauth was started ignoring (`nohup`) stays ignored, for us and for
+    /// the child, as it would for any program run in our place.
+    static func catchForRun() -> [Int32] {
+        var action = sigaction()
+        action.__sigaction_handler.sa_sigaction = interrupted
+        action.sa_flags = SA_SIGINFO
+        sigemptyset(&action.sa_mask)
+        var caught: [Int32] = []
+        for signal in forwardedByRun {
+            var current = sigaction()
+            sigaction(signal, nil, &current)
+            if unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
+            sigaction(signal, &action, nil)
+            caught.append(signal)
+        }
+        return caught
+    }
 }
 
 /// The terminal settings to restore if interrupted during a no-echo prompt.
@@ -58,11 +81,14 @@ nonisolated(unsafe) var savedTerminal: (fd: Int32, settings: termios)?
 
 private func interrupted(_ signal: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _ context: UnsafeMutableRawPointer?) {
     if forwardedChild > 0 {
-        // Ctrl-C on a terminal reaches the whole process group, child included; pass on
-        // only what was sent to us alone (kill), or the child would get it twice.
+        // What the terminal sends (Ctrl-C, Ctrl-\, a resize, a hangup) reaches the whole
+        // process group, child included; pass on only what was sent to us alone (kill), or
+        // the child would get it twice.
         if info?.pointee.si_code != Int32(SI_KERNEL) { kill(forwardedChild, signal) }
         return
     }
+    // One of `run`'s other signals after its child ended: the child's status is ours.
+    guard signal == SIGINT || signal == SIGTERM else { return }
     if let saved = savedTerminal {
         var settings = saved.settings
         tcsetattr(saved.fd, TCSANOW, &settings)
