@@ -13,8 +13,8 @@ import Testing
     @Test func formFieldsOfABodyOutsidePercentEncodingDoNotCrash() async {
         await #expect(processExitsWith: .success) {
             let body = Array("client_id=id&client_secret=se".utf8) + [0x81] + Array("cret&csrf_token=@CSRF@".utf8)
-            _ = CallbackListener.formFields(body)
-            _ = CallbackListener.formFields(Array("client_id=a b&client_secret=\"c\"".utf8))
+            _ = URLEncoding.formFields(body)
+            _ = URLEncoding.formFields(Array("client_id=a b&client_secret=\"c\"".utf8))
         }
     }
 

@@ -112,7 +112,7 @@ public final class CallbackListener: @unchecked Sendable {
         let components = URLComponents(string: uri)
         let path = components?.percentEncodedPath ?? ""
         // The same decoding as the form ('+' is a space): URLComponents' queryItems keeps '+'.
-        let query = Self.formFields(Array((components?.percentEncodedQuery ?? "").utf8))
+        let query = URLEncoding.formFields(Array((components?.percentEncodedQuery ?? "").utf8))
 
         if path == callbackPath {
             guard method == .GET else { return .page(status: 405, html: Pages.message(title: "Method not allowed", text: "The callback takes GET requests only.")) }
@@ -143,7 +143,7 @@ public final class CallbackListener: @unchecked Sendable {
                 if let requestOrigin = headers.first(name: "origin"), requestOrigin != origin {
                     return .page(status: 403, html: Pages.message(title: "Refused", text: "This form only accepts submissions from its own page."))
                 }
-                let form = Self.formFields(body)
+                let form = URLEncoding.formFields(body)
                 let id = (form["client_id"] ?? "").trimmingWhitespace()
                 let secret = (form["client_secret"] ?? "").trimmingWhitespace()
                 // Checked and spent in one step: of two posts with one token, one wins. Once
@@ -185,45 +185,6 @@ public final class CallbackListener: @unchecked Sendable {
     func namesThisListener(_ headers: HTTPHeaders) -> Bool {
         let hosts = headers["host"]
         return hosts.count == 1 && authorities.contains(hosts[0].lowercased())
-    }
-
-    /// application/x-www-form-urlencoded fields ('+' is a space). Decoded byte by byte
-    /// rather than through URLComponents, which traps on bytes a URL may not contain, and
-    /// this body comes from whoever connects.
-    static func formFields(_ body: [UInt8]) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            let name = percentDecode(parts[0])
-            if fields[name] == nil { fields[name] = parts.count > 1 ? percentDecode(parts[1]) : "" }
-        }
-        return fields
-    }
-
-    /// `%XX` becomes the byte, `+` a space; a malformed escape stays as it is.
-    static func percentDecode(_ bytes: ArraySlice<UInt8>) -> String {
-        func hex(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
-            let byte = bytes[i]
-            if byte == UInt8(ascii: "%"), i + 2 < bytes.endIndex,
-               let high = hex(bytes[i + 1]), let low = hex(bytes[i + 2]) {
-                out.append(high << 4 | low)
-                i += 3
-            } else {
-                out.append(byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

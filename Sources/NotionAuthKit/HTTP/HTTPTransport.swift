@@ -69,7 +69,7 @@ public struct HTTPResponse: Sendable {
     public var fields: JSONValue? {
         if let json { return json }
         guard header("Content-Type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else { return nil }
-        return .object(CallbackListener.formFields(body).mapValues(JSONValue.string))
+        return .object(URLEncoding.formFields(body).mapValues(JSONValue.string))
     }
 }
 

@@ -26,6 +26,45 @@ public enum URLEncoding {
         component(text).replacing("%20", with: "+")
     }
 
+    /// application/x-www-form-urlencoded fields ('+' is a space); the first of repeated
+    /// names wins. Decoded byte by byte rather than through URLComponents, which traps on
+    /// bytes a URL may not contain: these bodies and queries come from whoever connects.
+    public static func formFields(_ body: [UInt8]) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            let name = formDecode(parts[0])
+            if fields[name] == nil { fields[name] = parts.count > 1 ? formDecode(parts[1]) : "" }
+        }
+        return fields
+    }
+
+    /// `%XX` becomes the byte, `+` a space; a malformed escape stays as it is.
+    public static func formDecode(_ bytes: ArraySlice<UInt8>) -> String {
+        func hex(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var out: [UInt8] = []
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: "%"), i + 2 < bytes.endIndex,
+               let high = hex(bytes[i + 1]), let low = hex(bytes[i + 2]) {
+                out.append(high << 4 | low)
+                i += 3
+            } else {
+                out.append(byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// `base` with `pairs` appended to its query.
     public static func url(_ base: String, _ pairs: [(String, String)]) -> String {
         base + (base.contains("?") ? "&" : "?") + query(pairs)

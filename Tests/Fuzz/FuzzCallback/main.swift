@@ -61,7 +61,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     default: break
     }
 
-    _ = CallbackListener.formFields(body)
+    _ = URLEncoding.formFields(body)
     let reply = listener.route(method: Fixture.methods[Int(control & 7)], uri: uri, headers: headers, body: body, respond: { _ in })
     let events = drainEvents()
     // The browser waits for an answer: either a page now, or an event the flow answers.
