@@ -57,7 +57,7 @@ import Testing
             }
             guard let dataKey = sealed.unwrapDataKey(with: keyEncryptionKey) else { return .wrongKeyOrAltered }
             let index = try sealed.openIndex(dataKey: dataKey)
-            for entry in index.entries {
+            for entry in try index.entries() {
                 let plain = try sealed.openRecord(entry, in: index, dataKey: dataKey)
                 if entry.name.hasPrefix("connection/"), FieldRecord(bytes: plain).flatMap(Connection.init(fields:)) == nil {
                     return .recordFormat

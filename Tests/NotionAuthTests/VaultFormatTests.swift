@@ -14,7 +14,7 @@ import Testing
         guard let dataKey = sealed.unwrapDataKey(with: key) else { throw VaultFormat.Failure("wrong key") }
         var result: [String: [UInt8]] = [:]
         let index = try sealed.openIndex(dataKey: dataKey)
-        for entry in index.entries {
+        for entry in try index.entries() {
             result[entry.name] = try sealed.openRecord(entry, in: index, dataKey: dataKey)
         }
         return result

@@ -85,7 +85,7 @@ enum CompletionCommand {
         if let path = line.values["vault"] { global.vault = path }
         guard let vault = try? Session(context: context, global: global).vault.open() else { return [] }
         var names = Set<String>()
-        for record in vault.recordNames {
+        for record in (try? vault.recordNames) ?? [] {
             let parts = record.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 3, parts[0] == "connection", ConnectionName.isValid(parts[2]) else { continue }
             if line.providers.isEmpty || line.providers.contains(parts[1]) { names.insert(parts[2]) }

@@ -27,8 +27,8 @@ enum VaultCommand {
                 let source = vault.keys.environmentKey != nil ? "NOTIONAUTH_VAULT_KEY" : vault.keyPath
                 fields += [("protection", .string("key")), ("key_source", .string(source))]
             }
-            fields.append(("connections", .int(Int64(open.connectionCount))))
-            fields.append(("records", .int(Int64(open.recordNames.count))))
+            fields.append(("connections", .int(Int64(try open.connectionCount))))
+            fields.append(("records", .int(Int64(try open.recordNames.count))))
         }
         if session.global.json {
             session.output(jsonObject(["vault": .object(Dictionary(uniqueKeysWithValues: fields))]))

@@ -242,7 +242,7 @@ extension OpenVault {
         return try decodeRecord(bytes, name: name, path: path, as: ClientCredentials.self)
     }
 
-    public var connectionCount: Int { recordNames.filter { $0.hasPrefix("connection/") }.count }
+    public var connectionCount: Int { get throws(NotionauthError) { try recordNames.filter { $0.hasPrefix("connection/") }.count } }
 }
 
 extension VaultContents {

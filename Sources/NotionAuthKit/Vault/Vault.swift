@@ -237,12 +237,20 @@ public final class OpenVault {
         self.keyEncryptionKey = keyEncryptionKey
     }
 
-    private var entries: [VaultFormat.IndexEntry] { index?.entries ?? [] }
+    private var entries: [VaultFormat.IndexEntry] {
+        get throws(NotionauthError) {
+            do {
+                return try index?.entries() ?? []
+            } catch {
+                throw .vault(path: path, reason: error.reason)
+            }
+        }
+    }
 
     /// Whether a vault file exists at all.
     public var exists: Bool { sealed != nil }
     public var protection: VaultFormat.Protection? { sealed?.protection }
-    public var recordNames: [String] { entries.map(\.name) }
+    public var recordNames: [String] { get throws(NotionauthError) { try entries.map(\.name) } }
 
     /// One record's plaintext, or nil when there is no record of that name.
     public func record(named name: String) throws(NotionauthError) -> [UInt8]? {
@@ -271,7 +279,7 @@ public final class OpenVault {
     /// The records whose names start with `prefix`, in name order, each decrypted once.
     public func records(withPrefix prefix: String) throws(NotionauthError) -> [(name: String, bytes: [UInt8])] {
         var result: [(name: String, bytes: [UInt8])] = []
-        for entry in entries where entry.name.hasPrefix(prefix) {
+        for entry in try entries where entry.name.hasPrefix(prefix) {
             result.append((entry.name, try open(entry)))
         }
         return result

@@ -199,9 +199,6 @@ public enum VaultFormat {
                     guard position + 2 <= p.count else { return "the index is malformed: it ends early" }
                     let nameLength = Int(p[position]) | Int(p[position + 1]) << 8
                     guard position + 2 + nameLength + 4 <= p.count else { return "the index is malformed: it ends early" }
-                    // Decoding would replace the bad bytes, and the record would then fail to
-                    // authenticate under its altered name: a malformed index, not an altered file.
-                    guard Self.isUTF8(p, position + 2, nameLength) else { return "the index is malformed: a record name is not UTF-8" }
                     let lengthAt = position + 2 + nameLength
                     let length = Int(p[lengthAt]) | Int(p[lengthAt + 1]) << 8 | Int(p[lengthAt + 2]) << 16 | Int(p[lengthAt + 3]) << 24
                     guard length >= Sodium.tagBytes else { return "the index is malformed: a record is shorter than its tag" }
@@ -223,13 +220,6 @@ public enum VaultFormat {
             if let problem { throw Failure(problem) }
             self.entryStarts = entryStarts
             self.recordOffsets = recordOffsets
-        }
-
-        private static func isUTF8(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ length: Int) -> Bool {
-            let name = UnsafeBufferPointer(rebasing: p[start..<(start + length)])
-            // ASCII, all that notionauth writes, needs no decoder.
-            if name.allSatisfy({ $0 < 0x80 }) { return true }
-            return String(validating: name, as: UTF8.self) != nil
         }
 
         /// memcmp order of two byte ranges of the index: negative, zero or positive.
@@ -280,7 +270,22 @@ public enum VaultFormat {
             return found.map(entry(at:))
         }
 
-        var entries: [IndexEntry] { (0..<count).map(entry(at:)) }
+        /// Every entry, in name order. Names are checked to be UTF-8 here, where they are
+        /// decoded, rather than when the index is read: decoding would replace bad bytes and
+        /// the record would then fail to authenticate under its altered name (a malformed
+        /// index, not an altered file). A lookup by name (`get`) compares bytes with a name
+        /// that is valid UTF-8 already, and need not pay for checking ten thousand others.
+        func entries() throws(Failure) -> [IndexEntry] {
+            var result: [IndexEntry] = []
+            result.reserveCapacity(count)
+            for position in 0..<count {
+                guard String(validating: nameBytes(at: position), as: UTF8.self) != nil else {
+                    throw Failure("the index is malformed: a record name is not UTF-8")
+                }
+                result.append(entry(at: position))
+            }
+            return result
+        }
     }
 
     /// Encrypts `records` (name → plaintext) into a complete file, with fresh nonces throughout.

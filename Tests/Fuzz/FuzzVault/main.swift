@@ -23,7 +23,7 @@ func readVault(_ file: [UInt8]) {
           let dataKey = sealed.unwrapDataKey(with: Fixture.key),
           let index = try? sealed.openIndex(dataKey: dataKey)
     else { return }
-    for entry in index.entries {
+    for entry in try index.entries() {
         _ = index.entry(named: entry.name)
         if let plain = try? sealed.openRecord(entry, in: index, dataKey: dataKey) {
             readFields(plain)
@@ -52,7 +52,7 @@ func authenticatedVault(indexPlain: [UInt8], records: [UInt8]) -> [UInt8]? {
     guard let sealed = try? VaultFormat.Sealed(bytes: file),
           let index = try? sealed.openIndex(dataKey: Fixture.dataKey)
     else { return nil }
-    for entry in index.entries {
+    for entry in try index.entries() {
         let plain = Array(file[entry.offset..<(entry.offset + entry.length - Sodium.tagBytes)])
         let record = Sodium.seal(plain, additionalData: header + Array(entry.name.utf8),
                                  nonce: index.recordNonce(position: entry.position), key: Fixture.dataKey)
