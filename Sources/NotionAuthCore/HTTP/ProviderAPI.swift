@@ -56,6 +56,18 @@ public enum ProviderErrorMessage {
         return json["code"]?.stringValue ?? json["error"]?.stringValue
     }
 
+    /// What to do about an error that has a usual cause, for a person or an agent.
+    public static func hint(for response: HTTPResponse) -> String? {
+        switch code(response) {
+        case "object_not_found":
+            "the page or database may exist but not be shared with the integration: in Notion, open it, then ••• → Connections → add the integration"
+        case "restricted_resource":
+            "the integration lacks a capability this request needs (read, update or insert content, comments, user information); enable it in the integration's settings"
+        default:
+            nil
+        }
+    }
+
     /// One line, made safe for a terminal: every part of it is the provider's text.
     public static func describe(_ response: HTTPResponse) -> String {
         TerminalText.sanitize(describeUnsafe(response))

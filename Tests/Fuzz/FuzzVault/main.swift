@@ -23,9 +23,10 @@ enum Fixture {
 func readVault(_ file: [UInt8]) {
     guard let sealed = try? VaultFormat.Sealed(bytes: file),
           let dataKey = sealed.unwrapDataKey(with: Fixture.key),
-          let index = try? sealed.openIndex(dataKey: dataKey)
+          let index = try? sealed.openIndex(dataKey: dataKey),
+          let entries = try? index.entries()
     else { return }
-    for entry in try index.entries() {
+    for entry in entries {
         _ = index.entry(named: entry.name)
         if let plain = try? sealed.openRecord(entry, in: index, dataKey: dataKey) {
             readFields(plain)
@@ -52,9 +53,10 @@ func authenticatedVault(indexPlain: [UInt8], records: [UInt8]) -> [UInt8]? {
     file += Sodium.seal(indexPlain, additionalData: header, nonce: Array(header[112..<136]), key: Fixture.dataKey)
     file += records
     guard let sealed = try? VaultFormat.Sealed(bytes: file),
-          let index = try? sealed.openIndex(dataKey: Fixture.dataKey)
+          let index = try? sealed.openIndex(dataKey: Fixture.dataKey),
+          let entries = try? index.entries()
     else { return nil }
-    for entry in try index.entries() {
+    for entry in entries {
         let plain = Array(file[entry.offset..<(entry.offset + entry.length - Sodium.tagBytes)])
         let record = Sodium.seal(plain, additionalData: header + Array(entry.name.utf8),
                                  nonce: index.recordNonce(position: entry.position), key: Fixture.dataKey)
