@@ -25,26 +25,44 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["embed-providers"]
         ),
+        // The rooms, each a target so that the compiler keeps their imports one way:
+        // NotionAuthCore ← NotionAuthLogin ← NotionAuthCLI ← notionauth (CONTRIBUTING.md).
+        // Core: errors, files, crypto, providers, HTTP, the credential store and the file
+        // vault, token refresh — what every consumer of credentials needs.
         .target(
-            name: "NotionAuthKit",
+            name: "NotionAuthCore",
             dependencies: [
                 "CSodium",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             plugins: ["EmbedProviders"]
         ),
-        .executableTarget(name: "notionauth", dependencies: ["NotionAuthKit"]),
+        // Login: the browser flows, the loopback callback listener and its pages.
+        .target(
+            name: "NotionAuthLogin",
+            dependencies: [
+                "NotionAuthCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // CLI: hand-rolled parsing, help, output, one file per command.
+        .target(name: "NotionAuthCLI", dependencies: ["NotionAuthCore", "NotionAuthLogin"]),
+        .executableTarget(name: "notionauth", dependencies: ["NotionAuthCLI", "NotionAuthCore"]),
         // Fills a vault with N connections for scripts/bench.
-        .executableTarget(name: "make-bench-vault", dependencies: ["NotionAuthKit"]),
+        .executableTarget(name: "make-bench-vault", dependencies: ["NotionAuthCore"]),
         // Fake Notion and Notion MCP servers on loopback: the tests' peers, and the server
         // scripts/bench logs in against.
         .target(
             name: "NotionFakes",
             dependencies: [
-                "NotionAuthKit",
+                "NotionAuthCore",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -57,7 +75,9 @@ let package = Package(
         .testTarget(
             name: "NotionAuthTests",
             dependencies: [
-                "NotionAuthKit",
+                "NotionAuthCore",
+                "NotionAuthLogin",
+                "NotionAuthCLI",
                 "NotionFakes",
                 "notionauth",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -76,7 +96,7 @@ let package = Package(
 // -Xswiftc so that the build tool embed-providers stays an ordinary executable.
 if Context.environment["NOTIONAUTH_FUZZ"] != nil {
     let sanitize = ["-sanitize=fuzzer,address"]
-    for target in package.targets where target.name == "NotionAuthKit" {
+    for target in package.targets where ["NotionAuthCore", "NotionAuthLogin", "NotionAuthCLI"].contains(target.name) {
         target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(sanitize)]
     }
     let extraDependencies: [String: [Target.Dependency]] = [
@@ -86,7 +106,7 @@ if Context.environment["NOTIONAUTH_FUZZ"] != nil {
     package.targets += ["FuzzVault", "FuzzProviders", "FuzzCallback", "FuzzQuoting"].map { name in
         .executableTarget(
             name: name,
-            dependencies: ["NotionAuthKit", "CLibFuzzer"] + extraDependencies[name, default: []],
+            dependencies: ["NotionAuthCore", "NotionAuthLogin", "NotionAuthCLI", "CLibFuzzer"] + extraDependencies[name, default: []],
             path: "Tests/Fuzz/\(name)",
             swiftSettings: [.unsafeFlags(sanitize)],
             linkerSettings: [.unsafeFlags(sanitize)]

@@ -1,4 +1,4 @@
-import NotionAuthKit
+import NotionAuthCore
 #if canImport(Glibc)
 import Glibc
 #endif

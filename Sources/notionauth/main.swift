@@ -1,4 +1,5 @@
-import NotionAuthKit
+import NotionAuthCLI
+import NotionAuthCore
 
 #if canImport(Glibc)
 import Glibc

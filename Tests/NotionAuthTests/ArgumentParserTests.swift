@@ -1,5 +1,7 @@
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 @Suite struct ArgumentParserTests {
     @Test func parsesCommandPositionalAndOptionWithSeparateValue() throws {

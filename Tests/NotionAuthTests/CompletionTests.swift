@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 @Suite struct CompletionTests {
     static let token = "ntn_completion_must_never_show_this_9f3k"

@@ -1,6 +1,6 @@
 @testable import NotionFakes
 import AsyncHTTPClient
-import NotionAuthKit
+import NotionAuthCore
 import Foundation
 import NIOCore
 import NIOHTTP1

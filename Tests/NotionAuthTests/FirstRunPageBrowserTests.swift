@@ -1,7 +1,9 @@
 @testable import NotionFakes
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// The first-run page in a real browser: headless Chromium (driven over WebDriver) opens the
 /// page `notionauth login` prints, fills in the form, follows the redirects through the fake

@@ -1,7 +1,9 @@
 import Foundation
 import NIOHTTP1
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// Inputs that scripts/fuzz found (targets in Tests/Fuzz), replayed through the same API.
 /// Crashes run in a child process (an exit test), so a finding fails its own test rather

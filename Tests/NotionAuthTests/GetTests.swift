@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 @Suite struct GetTests {
     static let token = "ntn_abcdefghijklmnopqrstuvwxyz_wxyz"

@@ -1,7 +1,9 @@
 @testable import NotionFakes
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// Faults, load and hostile input: notionauth keeps working and loses nothing.
 @Suite struct HardeningTests {

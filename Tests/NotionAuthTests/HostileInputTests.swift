@@ -1,7 +1,9 @@
 @testable import NotionFakes
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// What a provider, a local attacker or a careless paste hands us: tokens with control
 /// characters, methods that would split a request, escape sequences in a workspace name,

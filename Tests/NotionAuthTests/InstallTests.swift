@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 @Suite struct InstallTests {
     /// scripts/test exports NOTIONAUTH_RELEASE_BIN (the static release build); otherwise the

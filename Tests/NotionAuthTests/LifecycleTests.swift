@@ -1,7 +1,9 @@
 @testable import NotionFakes
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// Refresh, revocation, status, logout, run and api against the fake Notion server.
 @Suite struct LifecycleTests {

@@ -1,7 +1,9 @@
 @testable import NotionFakes
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// Browser login end to end: the real binary, a fake Notion on loopback, and the test
 /// playing the browser by following the printed URL.

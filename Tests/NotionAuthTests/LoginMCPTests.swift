@@ -1,7 +1,9 @@
 @testable import NotionFakes
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// `login notion-mcp`: discovery, dynamic registration and PKCE against a fake MCP server.
 @Suite struct LoginMCPTests {

@@ -1,7 +1,9 @@
 @testable import NotionFakes
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 @Suite struct LoginWithTokenTests {
     /// Points the notion provider at a fake server through an override file, as a user would.

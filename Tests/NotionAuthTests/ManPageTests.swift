@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 @Suite struct ManPageTests {
     static let pages = ["notionauth.1", "notionauth-vault.5", "notionauth-providers.5"]

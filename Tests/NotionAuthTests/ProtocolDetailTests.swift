@@ -1,7 +1,9 @@
 @testable import NotionFakes
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// Details a second implementer or a third-party OAuth server finds: client authentication
 /// encoding, whose variables set a version header, error shapes, and the small things a

@@ -1,7 +1,9 @@
 @testable import NotionFakes
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// A refresh rotates the token pair at the provider: nothing that happens after that (a full
 /// disk, a lost answer) may lose the new pair, and nothing short of the provider refusing the

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// `run` with the real binary: signals sent to notionauth reach its child, notionauth ends
 /// with the child's status and leaves no orphan; the child starts clean.

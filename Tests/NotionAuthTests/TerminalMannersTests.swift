@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// Colour only on a terminal, never with NO_COLOR or --no-color; --quiet; no waiting prompts.
 @Suite struct TerminalMannersTests {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// Vault files a reader must refuse, each with the failure class notionauth-vault(5) names
 /// (section FAILURES), in the manner of age's test kit. The files are checked in under

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 @Suite struct VaultFormatTests {
     static let key = SecureBytes(copying: (0..<32).map { UInt8($0) })

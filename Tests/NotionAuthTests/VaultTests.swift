@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 @Suite struct VaultTests {
     func login(_ sandbox: Sandbox, _ connection: String, token: String = "ntn_test_token_0123456789abcdef") async -> RunResult {

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import NotionAuthKit
+import NotionAuthCore
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore

@@ -5,7 +5,9 @@
 import CLibFuzzer
 import Foundation
 import NIOHTTP1
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 enum Fixture {
     /// One listener for the whole run: constructing one binds a loopback port.

@@ -2,7 +2,9 @@
 // error, never crash. scripts/fuzz seeds it with providers/*.json.
 import CLibFuzzer
 import Foundation
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {

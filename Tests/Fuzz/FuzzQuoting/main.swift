@@ -4,7 +4,9 @@
 // canonically equivalent text as equal, and a shell does not.
 import CLibFuzzer
 import Foundation
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 func fail(_ what: String, _ value: String, _ output: String?) -> Never {
     fatalError("\(what)\n  value:  \(value.debugDescription) \(Array(value.utf8))\n  output: \(output.debugDescription)")

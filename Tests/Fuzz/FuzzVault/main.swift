@@ -7,7 +7,9 @@
 // rejected by its tags, never gets past.
 import CLibFuzzer
 import Foundation
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 enum Fixture {
     static let key = SecureBytes(copying: (0..<32).map { UInt8($0) })

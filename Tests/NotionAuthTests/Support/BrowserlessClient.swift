@@ -3,7 +3,9 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// Plays the browser in login tests: plain HTTP requests that do not follow redirects.
 enum Browserless {

@@ -2,7 +2,9 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// A minimal W3C WebDriver client over plain HTTP + JSON, driving a headless Chromium through
 /// a `chromedriver` started for one test (see shared/reference/testing.md).

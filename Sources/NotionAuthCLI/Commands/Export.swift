@@ -1,0 +1,152 @@
+import NotionAuthCore
+import NotionAuthLogin
+/// `notionauth export [PROVIDER] [--connection NAME] [--format env|dotenv|json]`
+///
+/// Prints access tokens under the provider's variable names, refreshing one that is about
+/// to expire. Refresh tokens and client secrets are never exported: a program needs the
+/// access token only.
+enum ExportCommand {
+    static func run(_ options: ExportOptions, session: Session) throws(NotionauthError) -> ExitStatus {
+        let variables = try variables(providers: options.provider.map { [$0] }, connection: options.connection, session: session)
+        guard options.format == .githubActions else {
+            session.output(try ExportFormatter.format(variables, as: options.format))
+            return .success
+        }
+        guard let envFile = session.context.environment["GITHUB_ENV"], !envFile.isEmpty else {
+            throw .usage("--format github-actions writes to $GITHUB_ENV, which is not set (not in a GitHub Actions step?)", command: "export")
+        }
+        let (masks, lines) = try ExportFormatter.githubActions(variables, delimiter: "NOTIONAUTH_" + Base64URL.encode(Sodium.randomBytes(18)).replacingAll("-", with: "_"))
+        try FileSystem.append(envFile, bytes: Array(lines.utf8))
+        session.output(masks)
+        return .success
+    }
+
+    /// The variables of the named providers' connections (each must be usable), or with no
+    /// names of every provider that has this connection (unusable ones skipped with a warning).
+    static func variables(providers names: [String]?, connection: String, session: Session) throws(NotionauthError) -> [(String, String)] {
+        var variables: [(String, String)] = []
+        if let names {
+            for name in names {
+                let provider = try session.provider(name).definition
+                let usable = try TokenRefresh(broker: session.broker, provider: provider).usableConnection(named: connection)
+                variables += provider.exportAccessToken.map { ($0, usable.accessToken) }
+            }
+            return variables
+        }
+        // The store's keys say which providers have this connection without decrypting the others.
+        let providers = try session.store.snapshot().connectionKeys().filter { $0.name == connection }.map(\.provider)
+        for name in providers {
+            let provider: ProviderDefinition
+            do {
+                provider = try session.provider(name).definition
+            } catch .providerNotFound {
+                session.warn("skipping \(name): its provider definition is gone")
+                continue
+            }
+            do {
+                let usable = try TokenRefresh(broker: session.broker, provider: provider).usableConnection(named: connection)
+                variables += provider.exportAccessToken.map { ($0, usable.accessToken) }
+            } catch {
+                session.warn("skipping \(name): \(error.description)")
+            }
+        }
+        return variables
+    }
+}
+
+/// Renders variables so each format's consumer reads back exactly the bytes we hold.
+public enum ExportFormatter {
+    public static func format(_ variables: [(String, String)], as format: ExportFormat) throws(NotionauthError) -> String {
+        try refuseNUL(variables)
+        switch format {
+        case .env:
+            return variables.map { "export \($0.0)=\(posixQuote($0.1))\n" }.joined()
+        case .dotenv:
+            return try variables.map { (variable) throws(NotionauthError) -> String in
+                try dotenvLine(variable.0, variable.1)
+            }.joined()
+        case .json:
+            var object: [String: JSONValue] = [:]
+            for (name, value) in variables { object[name] = .string(value) }
+            return JSONValue.object(object).encoded() + "\n"
+        case .fish:
+            return variables.map { "set -gx \($0.0) \(fishQuote($0.1))\n" }.joined()
+        case .githubActions:
+            return try githubActions(variables, delimiter: "EOF").masks
+        }
+    }
+
+    /// Inside fish's single quotes only `\\` and `\'` are escapes; everything else, newlines
+    /// included, is literal.
+    public static func fishQuote(_ value: String) -> String {
+        "'" + value.replacingAll("\\", with: "\\\\").replacingAll("'", with: "\\'") + "'"
+    }
+
+    /// GitHub Actions: `::add-mask::` workflow commands for stdout, so the runner hides the
+    /// values in logs (one per line of a multi-line value), and `NAME<<DELIMITER` blocks for
+    /// $GITHUB_ENV, which carry any value as long as the delimiter is not one of its lines.
+    public static func githubActions(_ variables: [(String, String)], delimiter: String) throws(NotionauthError) -> (masks: String, envFile: String) {
+        try refuseNUL(variables)
+        var masks = ""
+        var envFile = ""
+        for (name, value) in variables {
+            for line in value.unicodeScalars.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) where !line.isEmpty {
+                masks += "::add-mask::\(workflowEscape(String(String.UnicodeScalarView(line))))\n"
+            }
+            if value.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).contains(where: { String(String.UnicodeScalarView($0)) == delimiter }) {
+                throw .unrepresentable("the value of \(name) contains the heredoc delimiter; try again")
+            }
+            envFile += "\(name)<<\(delimiter)\n\(value)\n\(delimiter)\n"
+        }
+        return (masks, envFile)
+    }
+
+    /// Workflow-command data escaping, as the runner undoes it.
+    static func workflowEscape(_ text: String) -> String {
+        text.replacingAll("%", with: "%25").replacingAll("\r", with: "%0D").replacingAll("\n", with: "%0A")
+    }
+
+    static func refuseNUL(_ variables: [(String, String)]) throws(NotionauthError) {
+        for (name, value) in variables where value.utf8.contains(0) {
+            throw .unrepresentable("the value of \(name) contains a NUL byte, which no environment can hold")
+        }
+    }
+
+    /// Single quotes keep every byte literal in sh, bash, dash and zsh; a single quote
+    /// itself is written as `'\''` (close, escaped quote, reopen).
+    public static func posixQuote(_ value: String) -> String {
+        "'" + value.replacingAll("'", with: "'\\''") + "'"
+    }
+
+    /// Docker's `--env-file` takes everything after `=` literally, to the end of the line,
+    /// and has no escapes: a value with a line break cannot be written at all.
+    static func dotenvLine(_ name: String, _ value: String) throws(NotionauthError) -> String {
+        if value.utf8.contains(10) || value.utf8.contains(13) {
+            throw .unrepresentable("the value of \(name) contains a line break, which the dotenv format cannot carry; use --format env or json")
+        }
+        return "\(name)=\(value)\n"
+    }
+}
+
+extension String {
+    /// Replaces every occurrence of `target`, matching Unicode scalars rather than
+    /// characters: a quote followed by a combining mark is one Character but still a quote
+    /// to a shell, so quoting must see it.
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        let scalars = Array(unicodeScalars)
+        let pattern = Array(target.unicodeScalars)
+        guard !pattern.isEmpty else { return self }
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            if i + pattern.count <= scalars.count && scalars[i..<(i + pattern.count)].elementsEqual(pattern) {
+                out.append(contentsOf: replacement.unicodeScalars)
+                i += pattern.count
+            } else {
+                out.append(scalars[i])
+                i += 1
+            }
+        }
+        return String(out)
+    }
+}

@@ -1,0 +1,191 @@
+import NotionAuthCore
+import NotionAuthLogin
+/// `notionauth login PROVIDER …`
+enum LoginCommand {
+    static func run(_ options: LoginOptions, session: Session) throws(NotionauthError) -> ExitStatus {
+        let provider = try session.provider(options.provider).definition
+        if options.withToken {
+            return try loginWithToken(options, provider: provider, session: session)
+        }
+        // --reset-client is a request to log in again with a new client.
+        if !options.force && !options.resetClient, let existing = try session.store.connection(provider: provider.name, name: options.connection),
+           existing.effectiveStatus(now: session.now) == .connected {
+            session.info("Already logged in to \(provider.displayName)\(existing.workspaceSuffix) as connection '\(existing.name)'; use --force to log in again.")
+            return .success
+        }
+        if provider.flows.contains(.dynamicRegistration) && options.clientID != nil {
+            throw .usage("\(provider.name) registers its own client; --client-id is for providers with a client you registered", command: "login")
+        }
+        let target = try RedirectTarget.resolve(environment: session.context.environment, port: options.port)
+        if options.resetClient {
+            try session.store.update { (changes: inout CredentialChanges) throws(NotionauthError) in
+                changes.removeClientCredentials(provider: provider.name)
+            }
+        }
+        let browser = BrowserLogin(broker: session.broker, provider: provider, target: target, openBrowser: !options.noBrowser, timeoutSeconds: options.timeoutSeconds, quiet: session.global.quiet)
+
+        let connection: Connection
+        let client: ClientCredentials
+        var storeClient: Bool
+        if provider.flows.contains(.dynamicRegistration) {
+            (connection, client) = try loginWithRegistration(options, provider: provider, target: target, browser: browser, session: session)
+            storeClient = true
+        } else if provider.flows.contains(.authorizationCode) {
+            let (given, fromUser) = try clientCredentials(options, provider: provider, session: session)
+            (connection, client) = try loginWithCode(options, provider: provider, client: given, target: target, browser: browser, session: session)
+            storeClient = fromUser || given == nil
+        } else {
+            throw .usage("\(provider.name) takes tokens only; run `notionauth login \(provider.name) --with-token`", command: "login")
+        }
+        try session.store.update { (changes: inout CredentialChanges) throws(NotionauthError) in
+            changes.store(connection)
+            if storeClient { changes.store(client) }
+        }
+        session.info("Logged in to \(provider.displayName)\(connection.workspaceSuffix) as connection '\(connection.name)'.")
+        return .success
+    }
+
+    /// Client credentials, first found wins: --client-id with --client-secret-stdin (or the
+    /// secret's variable), the provider's variables, the vault; nil means the first-run page.
+    /// `fromUser` says whether they were just given and so should be kept for next time.
+    static func clientCredentials(_ options: LoginOptions, provider: ProviderDefinition, session: Session) throws(NotionauthError) -> (ClientCredentials?, fromUser: Bool) {
+        let environment = session.context.environment
+        let secretFromEnvironment = provider.clientSecretEnvironment.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+        if let id = options.clientID {
+            var secret = secretFromEnvironment
+            if options.clientSecretStdin {
+                var bytes = session.context.readStandardInput()
+                defer { for i in bytes.indices { bytes[i] = 0 } }
+                secret = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
+            }
+            guard let secret, !secret.isEmpty else {
+                throw .usage("--client-id needs the secret on standard input (--client-secret-stdin)\(provider.clientSecretEnvironment.map { " or in \($0)" } ?? "")", command: "login")
+            }
+            return (ClientCredentials(provider: provider.name, clientID: id, clientSecret: secret), true)
+        }
+        if let idName = provider.clientIDEnvironment, let id = environment[idName], !id.isEmpty, let secret = secretFromEnvironment {
+            return (ClientCredentials(provider: provider.name, clientID: id, clientSecret: secret), false)
+        }
+        return (try session.store.clientCredentials(provider: provider.name), false)
+    }
+
+    /// Notion's public-integration flow: authorization code, client authenticated as the
+    /// definition says (HTTP Basic for Notion), PKCE only where the definition supports it.
+    static func loginWithCode(_ options: LoginOptions, provider: ProviderDefinition, client: ClientCredentials?, target: RedirectTarget, browser: BrowserLogin, session: Session) throws(NotionauthError) -> (Connection, ClientCredentials) {
+        let oauth = provider.oauth!
+        let pkce = oauth.pkce ? PKCE() : nil
+        let endpoint = try TokenEndpoint.make(provider: provider, client: nil, context: session.context)
+        return try browser.run(
+            client: client,
+            authorizeURL: { client, state in
+                var parameters = [("client_id", client.clientID), ("redirect_uri", target.uri), ("response_type", "code"), ("state", state)]
+                parameters += oauth.authorizeParams.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                if !oauth.scopes.isEmpty { parameters.append(("scope", oauth.scopes.joined(separator: " "))) }
+                if let pkce { parameters += [("code_challenge", pkce.challenge), ("code_challenge_method", "S256")] }
+                return URLEncoding.url(oauth.authorizationURL!, parameters)
+            },
+            exchange: { (code, client) throws(NotionauthError) -> Connection in
+                var parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", target.uri)]
+                if let pkce { parameters.append(("code_verifier", pkce.verifier)) }
+                let response = try endpoint.request(parameters, client: client)
+                return Connection(provider: provider.name, name: options.connection, tokenResponse: response, clientID: client.clientID, now: session.now)
+            })
+    }
+
+    /// Notion MCP: discover the authorization server, register a public client once (kept
+    /// in the vault), then authorization code with PKCE S256 and the resource indicator.
+    static func loginWithRegistration(_ options: LoginOptions, provider: ProviderDefinition, target: RedirectTarget, browser: BrowserLogin, session: Session) throws(NotionauthError) -> (Connection, ClientCredentials) {
+        var client = try session.store.clientCredentials(provider: provider.name)
+        var server = client.flatMap(AuthorizationServer.init(client:))
+        // A registration is bound to its redirect URI; a new port needs a new one.
+        if client?.redirectURI != target.uri || server == nil {
+            let discovered = try AuthorizationServer.discover(provider: provider, context: session.context)
+            client = try discovered.register(redirectURI: target.uri, provider: provider, context: session.context)
+            server = discovered
+        }
+        guard let client, let server else { throw .failure("registration failed") }
+        let pkce = PKCE()
+        let oauth = provider.oauth!
+        let endpoint = try TokenEndpoint.make(provider: provider, client: client, context: session.context)
+        // The definition's scopes, else "default" where the server advertises it.
+        let scopes = !oauth.scopes.isEmpty ? oauth.scopes : (server.scopesSupported.contains("default") ? ["default"] : [])
+        return try browser.run(
+            client: client,
+            authorizeURL: { client, state in
+                var parameters = [
+                    ("response_type", "code"), ("client_id", client.clientID), ("redirect_uri", target.uri), ("state", state),
+                    ("code_challenge", pkce.challenge), ("code_challenge_method", "S256"),
+                ]
+                if !scopes.isEmpty { parameters.append(("scope", scopes.joined(separator: " "))) }
+                if let resource = server.resource { parameters.append(("resource", resource)) }
+                parameters += oauth.authorizeParams.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                return URLEncoding.url(server.authorizationEndpoint, parameters)
+            },
+            exchange: { (code, client) throws(NotionauthError) -> Connection in
+                let parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", target.uri), ("code_verifier", pkce.verifier)]
+                let response = try endpoint.request(parameters, client: client)
+                return Connection(provider: provider.name, name: options.connection, tokenResponse: response, clientID: client.clientID, now: session.now)
+            })
+    }
+
+    /// Stores a token read from standard input (never argv), checked with the identity
+    /// endpoint unless --no-verify. A token given explicitly always replaces the stored one.
+    static func loginWithToken(_ options: LoginOptions, provider: ProviderDefinition, session: Session) throws(NotionauthError) -> ExitStatus {
+        guard provider.flows.contains(.token) else {
+            throw .usage("\(provider.name) does not take pasted tokens; run `notionauth login \(provider.name)`", command: "login")
+        }
+        let token = try readToken(provider: provider, session: session)
+        if !provider.tokenPrefixes.isEmpty && !provider.tokenPrefixes.contains(where: { token.hasPrefix($0) }) {
+            session.warn("the token does not start with \(provider.tokenPrefixes.joined(separator: " or ")); storing it anyway")
+        }
+        var connection = Connection(provider: provider.name, name: options.connection, kind: .token, accessToken: token, obtainedAt: session.now)
+        if !options.noVerify {
+            let identity = try ProviderAPI(definition: provider, context: session.context).identity(token: token)
+            let bot = identity["bot"]
+            connection.botID = identity["id"]?.stringValue
+            connection.workspaceID = bot?["workspace_id"]?.stringValue
+            connection.workspaceName = bot?["workspace_name"]?.stringValue
+            connection.owner = bot?["owner"]
+            connection.raw = identity
+        }
+        try session.store.update { (changes: inout CredentialChanges) throws(NotionauthError) in
+            changes.store(connection)
+        }
+        let verified = options.noVerify ? ", not verified" : ""
+        session.info("Logged in to \(provider.displayName)\(connection.workspaceSuffix) as connection '\(connection.name)'\(verified).")
+        return .success
+    }
+
+    private static func readToken(provider: ProviderDefinition, session: Session) throws(NotionauthError) -> String {
+        var bytes: [UInt8]
+        if !session.context.stdinIsTerminal {
+            bytes = session.context.readStandardInput()
+        } else if session.context.mayPrompt, let typed = session.context.promptSecret("Paste the \(provider.displayName) token: ") {
+            bytes = typed
+        } else {
+            throw .usage("no token: pipe it on standard input (`notionauth login \(provider.name) --with-token < token.txt`)", command: "login")
+        }
+        defer { for i in bytes.indices { bytes[i] = 0 } }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .usage("the token on standard input is not UTF-8 text", command: "login")
+        }
+        let token = text.trimmingWhitespace()
+        guard !token.isEmpty else {
+            throw .usage("no token on standard input", command: "login")
+        }
+        // Never repeated in the message: it may be a real token with one stray byte.
+        guard TerminalText.isUsableCredential(token) else {
+            throw .usage("the token on standard input contains white space, control characters or several lines; give one token", command: "login")
+        }
+        return token
+    }
+}
+
+extension Connection {
+    /// " (workspace NAME)" for messages, the provider's name made safe for a terminal.
+    var workspaceSuffix: String {
+        workspaceName.map { " (workspace \(TerminalText.sanitize($0)))" } ?? ""
+    }
+}
+
+

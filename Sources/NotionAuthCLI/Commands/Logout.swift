@@ -1,0 +1,59 @@
+import NotionAuthCore
+import NotionAuthLogin
+/// `notionauth logout PROVIDER [--connection NAME | --all] [--keep-remote]`
+enum LogoutCommand {
+    static func run(_ options: LogoutOptions, session: Session) throws(NotionauthError) -> ExitStatus {
+        let provider = try session.provider(options.provider).definition
+        let snapshot = try session.store.snapshot()
+        let connections = options.all
+            ? try snapshot.connections(provider: provider.name)
+            : [try snapshot.connection(provider: provider.name, name: options.connection)].compactMap { $0 }
+        if connections.isEmpty && !options.all {
+            throw .connectionNotFound(provider: provider.name, connection: options.connection)
+        }
+        let stored = try snapshot.clientCredentials(provider: provider.name)
+        if !options.keepRemote {
+            for connection in connections {
+                let client = TokenRefresh.client(for: connection, stored: stored, provider: provider, environment: session.context.environment)
+                revoke(connection, provider: provider, client: client, session: session)
+            }
+        }
+        // Local deletion happens whatever the provider said: the user asked to be logged out.
+        try session.store.update { (changes: inout CredentialChanges) throws(NotionauthError) in
+            for connection in connections {
+                try changes.removeConnection(provider: provider.name, name: connection.name)
+            }
+            if options.all { changes.removeClientCredentials(provider: provider.name) }
+        }
+        let names = connections.map { "'\($0.name)'" }.joined(separator: ", ")
+        session.info(connections.isEmpty
+            ? "No \(provider.displayName) connections to remove." + (options.all ? " Client credentials forgotten." : "")
+            : "Logged out of \(provider.displayName): removed \(names)" + (options.all ? " and the client credentials." : "."))
+        return .success
+    }
+
+    /// Revokes at the provider; a failure is a warning, never a reason to keep the token.
+    static func revoke(_ connection: Connection, provider: ProviderDefinition, client: ClientCredentials?, session: Session) {
+        guard connection.kind == .oauth else {
+            session.info("\(provider.displayName) tokens given with --with-token are revoked in the integration's settings (\(provider.docsURL ?? "the provider's dashboard")); removing it here only.")
+            return
+        }
+        let revocationURL = provider.flows.contains(.dynamicRegistration)
+            ? client.flatMap(AuthorizationServer.init(client:))?.revocationEndpoint
+            : provider.oauth?.revocationURL
+        guard let revocationURL, let client else {
+            session.warn("\(provider.displayName) cannot be asked to revoke connection '\(connection.name)' (no revocation endpoint or client); removing it here only")
+            return
+        }
+        do {
+            let endpoint = try TokenEndpoint.make(provider: provider, client: client, context: session.context)
+            // Revoking the refresh token ends the whole grant, access token included.
+            let response = try endpoint.post(to: revocationURL, [("token", connection.refreshToken ?? connection.accessToken)], client: client)
+            if !(200..<300).contains(response.status) {
+                session.warn("\(provider.displayName) did not revoke connection '\(connection.name)': \(ProviderErrorMessage.describe(response)); removed here anyway")
+            }
+        } catch {
+            session.warn("could not revoke connection '\(connection.name)' at \(provider.displayName): \(error.description); removed here anyway")
+        }
+    }
+}

@@ -1,0 +1,240 @@
+/// One named connection to a provider: the stored credential and what we know about it.
+/// Stored as record `connection/PROVIDER/NAME` in the vault (notionauth-vault(5)).
+public struct Connection: Equatable, Sendable, VaultRecord {
+    public enum Kind: String, Sendable {
+        /// A token given on standard input (internal integration or personal access token).
+        case token
+        /// Obtained through OAuth (authorization code, or dynamic registration + PKCE).
+        case oauth
+    }
+
+    public enum Status: String, CaseIterable, Sendable {
+        case notConnected = "not_connected"
+        case connected, expired, revoked, invalid
+    }
+
+    public var provider: String
+    public var name: String
+    public var kind: Kind
+    public var accessToken: String
+    public var refreshToken: String?
+    public var tokenType: String?
+    /// Unix seconds; nil when the provider does not say (Notion's own tokens).
+    public var expiresAt: Int64?
+    public var obtainedAt: Int64
+    public var refreshedAt: Int64?
+    public var status: Status
+    public var botID: String?
+    public var workspaceID: String?
+    public var workspaceName: String?
+    public var workspaceIcon: String?
+    /// JSON text of the token response's `owner` object.
+    public var ownerJSON: String?
+    public var duplicatedTemplateID: String?
+    /// The client the token was issued to (OAuth), so refresh and revoke use the same one.
+    public var clientID: String?
+    /// JSON text of the token response exactly as received, or of the identity answer for a
+    /// pasted token: "store everything you receive".
+    public var rawJSON: String?
+
+    public init(provider: String, name: String, kind: Kind, accessToken: String, obtainedAt: Int64) {
+        self.provider = provider
+        self.name = name
+        self.kind = kind
+        self.accessToken = accessToken
+        self.obtainedAt = obtainedAt
+        self.status = .connected
+    }
+
+    public var owner: JSONValue? {
+        get { ownerJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) } }
+        set { ownerJSON = newValue.map { $0.encoded() } }
+    }
+
+    public var raw: JSONValue? {
+        get { rawJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) } }
+        set { rawJSON = newValue.map { $0.encoded() } }
+    }
+
+    /// The status as of `now`: a connected token past its known expiry is expired.
+    public func effectiveStatus(now: Int64) -> Status {
+        if status == .connected, let expiresAt, expiresAt <= now { return .expired }
+        return status
+    }
+
+    public static func recordName(provider: String, connection: String) -> String {
+        "connection/\(provider)/\(connection)"
+    }
+
+    var recordName: String { Self.recordName(provider: provider, connection: name) }
+
+    var fields: FieldRecord {
+        var record = FieldRecord()
+        record["provider"] = provider
+        record["name"] = name
+        record["kind"] = kind.rawValue
+        record["status"] = status.rawValue
+        record["access_token"] = accessToken
+        record["refresh_token"] = refreshToken
+        record["token_type"] = tokenType
+        record["expires_at"] = expiresAt.map { String($0) }
+        record["obtained_at"] = String(obtainedAt)
+        record["refreshed_at"] = refreshedAt.map { String($0) }
+        record["bot_id"] = botID
+        record["workspace_id"] = workspaceID
+        record["workspace_name"] = workspaceName
+        record["workspace_icon"] = workspaceIcon
+        record["owner"] = ownerJSON
+        record["duplicated_template_id"] = duplicatedTemplateID
+        record["client_id"] = clientID
+        record["raw"] = rawJSON
+        return record
+    }
+
+    init?(fields record: FieldRecord) {
+        guard let provider = record["provider"], let name = record["name"],
+              let kind = record["kind"].flatMap(Kind.init(rawValue:)),
+              let status = record["status"].flatMap(Status.init(rawValue:)),
+              let accessToken = record["access_token"],
+              let obtainedAt = record["obtained_at"].flatMap({ Int64($0) })
+        else { return nil }
+        self.init(provider: provider, name: name, kind: kind, accessToken: accessToken, obtainedAt: obtainedAt)
+        self.status = status
+        refreshToken = record["refresh_token"]
+        tokenType = record["token_type"]
+        expiresAt = record["expires_at"].flatMap { Int64($0) }
+        refreshedAt = record["refreshed_at"].flatMap { Int64($0) }
+        botID = record["bot_id"]
+        workspaceID = record["workspace_id"]
+        workspaceName = record["workspace_name"]
+        workspaceIcon = record["workspace_icon"]
+        ownerJSON = record["owner"]
+        duplicatedTemplateID = record["duplicated_template_id"]
+        clientID = record["client_id"]
+        rawJSON = record["raw"]
+    }
+}
+
+/// A provider's OAuth client, kept so the next login needs no id or secret, and for the
+/// MCP server the registration it answered. Record `client/PROVIDER`.
+public struct ClientCredentials: Equatable, Sendable, VaultRecord {
+    public var provider: String
+    public var clientID: String
+    public var clientSecret: String?
+    /// The redirect URI the client was registered with (dynamic registration).
+    public var redirectURI: String?
+    /// JSON text: discovered authorization-server metadata and the registration response.
+    public var registrationJSON: String?
+
+    public init(provider: String, clientID: String, clientSecret: String?) {
+        self.provider = provider
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+    }
+
+    public static func recordName(provider: String) -> String { "client/\(provider)" }
+
+    var recordName: String { Self.recordName(provider: provider) }
+
+    var fields: FieldRecord {
+        var record = FieldRecord()
+        record["provider"] = provider
+        record["client_id"] = clientID
+        record["client_secret"] = clientSecret
+        record["redirect_uri"] = redirectURI
+        record["registration"] = registrationJSON
+        return record
+    }
+
+    init?(fields record: FieldRecord) {
+        guard let provider = record["provider"], let clientID = record["client_id"] else { return nil }
+        self.init(provider: provider, clientID: clientID, clientSecret: record["client_secret"])
+        redirectURI = record["redirect_uri"]
+        registrationJSON = record["registration"]
+    }
+}
+
+/// A record's plaintext: named UTF-8 fields. A binary layout rather than JSON so that
+/// reading one connection needs no JSON decoder at all (see notionauth-vault(5)):
+/// u16 count, then per field u8 name length, name, u32 value length, value.
+struct FieldRecord: Equatable {
+    private(set) var pairs: [(String, String)] = []
+
+    static func == (a: FieldRecord, b: FieldRecord) -> Bool {
+        a.pairs.map(\.0) == b.pairs.map(\.0) && a.pairs.map(\.1) == b.pairs.map(\.1)
+    }
+
+    subscript(name: String) -> String? {
+        get { pairs.first { $0.0 == name }?.1 }
+        set {
+            pairs.removeAll { $0.0 == name }
+            if let newValue { pairs.append((name, newValue)) }
+        }
+    }
+
+    var bytes: [UInt8] {
+        var out: [UInt8] = []
+        appendUInt16(&out, UInt16(pairs.count))
+        for (name, value) in pairs {
+            out.append(UInt8(name.utf8.count))
+            out += name.utf8
+            appendUInt32(&out, UInt32(value.utf8.count))
+            out += value.utf8
+        }
+        return out
+    }
+
+    init() {}
+
+    init?(bytes: [UInt8]) {
+        var position = 0
+        func take(_ count: Int) -> ArraySlice<UInt8>? {
+            guard count >= 0, count <= bytes.count - position else { return nil }
+            defer { position += count }
+            return bytes[position..<(position + count)]
+        }
+        guard let countBytes = take(2) else { return nil }
+        let count = Int(readUInt16(Array(countBytes), at: 0))
+        for _ in 0..<count {
+            guard let nameLength = take(1)?.first, let name = take(Int(nameLength)),
+                  let lengthBytes = take(4), let value = take(Int(readUInt32(Array(lengthBytes), at: 0))),
+                  let nameText = String(validating: name, as: UTF8.self),
+                  let valueText = String(validating: value, as: UTF8.self)
+            else { return nil }
+            pairs.append((nameText, valueText))
+        }
+        guard position == bytes.count else { return nil }
+    }
+}
+
+/// Connection names: letters, digits, '.', '_' and '-', at most 64, so they are safe in
+/// record names, file names and shell completions.
+public enum ConnectionName {
+    public static let defaultName = "default"
+
+    public static func isValid(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 64, !name.hasPrefix(".") , !name.hasPrefix("-") else { return false }
+        return name.utf8.allSatisfy {
+            ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 46 || $0 == 95
+        }
+    }
+}
+
+/// What a vault record decodes into: built from its fields, and named by them.
+protocol VaultRecord {
+    init?(fields: FieldRecord)
+    var recordName: String { get }
+}
+
+func decodeRecord<T: VaultRecord>(_ bytes: [UInt8], name: String, path: String, as type: T.Type) throws(NotionauthError) -> T {
+    // Authenticated but unreadable: written by an incompatible version, never silently dropped.
+    guard let fields = FieldRecord(bytes: bytes), let value = T(fields: fields) else {
+        throw .vault(path: path, reason: "record '\(name)' is not in the expected format")
+    }
+    // Lookups go by the record's name and listings by its fields: a record whose fields
+    // name another connection would be found by one and not the other.
+    guard value.recordName == name else {
+        throw .vault(path: path, reason: "record '\(name)' holds the fields of '\(value.recordName)'; it was not written by notionauth")
+    }
+    return value
+}

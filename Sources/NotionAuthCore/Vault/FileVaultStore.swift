@@ -1,0 +1,79 @@
+/// The file vault as a `CredentialStore`: one encrypted file per person and machine
+/// (notionauth-vault(5)), the default store.
+public struct FileVaultStore: CredentialStore {
+    public let vault: Vault
+
+    public init(vault: Vault) {
+        self.vault = vault
+    }
+
+    public var location: String { vault.path }
+
+    public func snapshot() throws(NotionauthError) -> any CredentialSnapshot {
+        try vault.open()
+    }
+
+    public func update<T>(reservingGrowth: Int?, _ body: (inout CredentialChanges) throws(NotionauthError) -> T) throws(NotionauthError) -> T {
+        let path = vault.path
+        return try vault.update(reservingGrowth: reservingGrowth) { (contents: inout VaultContents) throws(NotionauthError) -> T in
+            var changes = CredentialChanges(base: VaultContentsSnapshot(contents: contents, path: path))
+            let result = try body(&changes)
+            for (key, connection) in changes.changedConnections {
+                if let connection {
+                    contents.store(connection)
+                } else {
+                    contents.removeConnection(provider: key.provider, name: key.name)
+                }
+            }
+            for (provider, client) in changes.changedClients {
+                if let client {
+                    contents.store(client)
+                } else {
+                    contents.removeClientCredentials(provider: provider)
+                }
+            }
+            return result
+        }
+    }
+}
+
+extension OpenVault: CredentialSnapshot {
+    public func connectionKeys() throws(NotionauthError) -> [ConnectionKey] {
+        try recordNames.compactMap(ConnectionKey.init(recordName:))
+    }
+}
+
+/// The decrypted records an `update` starts from, read as a snapshot.
+struct VaultContentsSnapshot: CredentialSnapshot {
+    let contents: VaultContents
+    let path: String
+
+    func connection(provider: String, name: String) throws(NotionauthError) -> Connection? {
+        try contents.connection(provider: provider, name: name, path: path)
+    }
+
+    func connectionKeys() throws(NotionauthError) -> [ConnectionKey] {
+        contents.records.keys.compactMap(ConnectionKey.init(recordName:)).sorted()
+    }
+
+    func connections(provider: String?) throws(NotionauthError) -> [Connection] {
+        var result: [Connection] = []
+        for key in try connectionKeys() where provider == nil || key.provider == provider {
+            if let connection = try connection(provider: key.provider, name: key.name) { result.append(connection) }
+        }
+        return result
+    }
+
+    func clientCredentials(provider: String) throws(NotionauthError) -> ClientCredentials? {
+        try contents.clientCredentials(provider: provider, path: path)
+    }
+}
+
+extension ConnectionKey {
+    /// The key of record `connection/PROVIDER/NAME`; nil for any other record.
+    init?(recordName: String) {
+        let parts = recordName.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "connection" else { return nil }
+        self.init(provider: String(parts[1]), name: String(parts[2]))
+    }
+}
