@@ -1,6 +1,7 @@
 // libFuzzer target: the login's loopback listener answers any request with a page, or
 // hands the flow exactly one event, and never crashes. The input is
-//   one byte (method in the low 3 bits, Origin header in the next 2), the URI, "\n", the body.
+//   one byte (method in the low 3 bits, Origin header in the next 2, a Host header naming the
+//   listener unless the sixth bit is set), the URI, "\n", the body.
 // "@CSRF@" in the body stands for this listener's form token, which is random per run.
 import CLibFuzzer
 import Foundation
@@ -61,6 +62,10 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     case 2: headers.add(name: "Origin", value: "http://attacker.example")
     case 3: headers.add(name: "Origin", value: "null")
     default: break
+    }
+    // Without the listener's own Host almost everything stops at 400: usually send it.
+    if control & 0x20 == 0, let host = listener.authorities.sorted().first {
+        headers.add(name: "Host", value: host)
     }
 
     _ = URLEncoding.formFields(body)
