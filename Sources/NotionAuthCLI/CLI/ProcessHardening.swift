@@ -43,7 +43,7 @@ public enum ProcessHardening {
     /// Whether the command line is `run`, parsed exactly as the command itself will be
     /// (only when the word is there at all, so other commands pay nothing).
     static func runsAChild(_ arguments: [String]) -> Bool {
-        guard arguments.contains("run"), let invocation = try? ArgumentParser.parse(arguments), case .run = invocation.command else { return false }
+        guard arguments.contains(RunCommand.spec.name), let invocation = try? ArgumentParser.parse(arguments), invocation.command is RunCommand else { return false }
         return true
     }
 }

@@ -8,7 +8,7 @@ public enum Runner {
             let invocation = try ArgumentParser.parse(arguments)
             global = invocation.global
             let session = Session(context: context, global: invocation.global)
-            let status = try dispatch(invocation.command, session: session)
+            let status = try invocation.command.run(session: session)
             if context.stdout.readerClosed {
                 // As if SIGPIPE had ended us (which we ignore so that writes can be checked).
                 return ExitStatus.readerClosed.rawValue
@@ -23,27 +23,16 @@ public enum Runner {
         }
     }
 
-    static func dispatch(_ command: Command, session: Session) throws(NotionauthError) -> ExitStatus {
-        switch command {
-        case let .help(topic):
-            session.output(topic.flatMap(CommandSpec.named)?.helpText ?? CommandSpec.mainHelp)
-            return .success
-        case .version:
-            session.output("notionauth \(Version.current)\n")
-            return .success
-        case let .login(options): return try LoginCommand.run(options, session: session)
-        case let .get(options): return try GetCommand.run(options, session: session)
-        case let .export(options): return try ExportCommand.run(options, session: session)
-        case let .inspect(provider): return try InspectCommand.run(provider: provider, session: session)
-        case .list: return try ListCommand.run(session: session)
-        case let .vault(action): return try VaultCommand.run(action, session: session)
-        case let .status(options): return try StatusCommand.run(options, session: session)
-        case let .logout(options): return try LogoutCommand.run(options, session: session)
-        case let .run(options): return try RunCommand.run(options, session: session)
-        case let .api(options): return try APICommand.run(options, session: session)
-        case let .completion(shell): return try CompletionCommand.script(for: shell, session: session)
-        case let .complete(words): return try CompletionCommand.complete(words, session: session)
-        }
+    /// Every command, in the order `--help` lists them. Adding a command: its file in
+    /// Commands/, a line here, its tests and its man-page section (CONTRIBUTING.md).
+    public static let commands: [any CommandDefinition.Type] = [
+        LoginCommand.self, GetCommand.self, ExportCommand.self, InspectCommand.self, ListCommand.self,
+        StatusCommand.self, LogoutCommand.self, RunCommand.self, APICommand.self, VaultCommand.self,
+        CompletionCommand.self, HelpCommand.self, VersionCommand.self, CompleteCommand.self,
+    ]
+
+    static func command(named name: String) -> (any CommandDefinition.Type)? {
+        commands.first { $0.spec.name == name }
     }
 
     /// `error: …` on stderr, or `{"error":{…}}` there under --json.

@@ -4,17 +4,42 @@ import NotionAuthLogin
 ///
 /// The scripts only hand the words on the line to `notionauth __complete`, so what they offer
 /// follows `CommandSpec` and the vault without regenerating them.
-enum CompletionCommand {
+
+struct CompletionCommand: CommandDefinition {
+    static let spec = CommandSpec(
+        name: "completion", synopsis: "completion bash|zsh|fish",
+        summary: "print the shell completion script",
+        options: [],
+        minPositionals: 1, maxPositionals: 1,
+        details: """
+        Examples:
+          source <(notionauth completion bash)          # in ~/.bashrc
+          notionauth completion zsh > "${fpath[1]}/_notionauth"
+          notionauth completion fish > ~/.config/fish/completions/notionauth.fish
+        """,
+        operands: .words(shells))
+
+    let shell: String
+
+    init(_ arguments: ParsedArguments) throws(NotionauthError) {
+        guard let shell = arguments.firstPositional, Self.shells.contains(shell) else {
+            throw .usage("completion needs a shell: bash, zsh or fish", command: Self.spec.name)
+        }
+        self.shell = shell
+    }
+
+    func run(session: Session) throws(NotionauthError) -> ExitStatus {
+        try Self.script(for: shell, session: session)
+    }
+
     static let shells = ["bash", "zsh", "fish"]
-    /// Commands whose one positional is a provider (`run` takes several).
-    static let providerFirstCommands: Set = ["login", "get", "export", "inspect", "status", "logout"]
 
     static func script(for shell: String, session: Session) throws(NotionauthError) -> ExitStatus {
         switch shell {
         case "bash": session.output(bashScript)
         case "zsh": session.output(zshScript)
         case "fish": session.output(fishScript)
-        default: throw .usage("completion needs a shell: bash, zsh or fish", command: "completion")
+        default: throw .usage("completion needs a shell: bash, zsh or fish", command: spec.name)
         }
         return .success
     }
@@ -45,27 +70,26 @@ enum CompletionCommand {
             // Before the command the parser also takes --version.
             return options.map { "--\($0.name)" } + (line.commandName == nil ? ["--version"] : [])
         }
-        guard let commandName = line.commandName else { return CommandSpec.all.map(\.name) }
-        if commandName == "run" {
+        guard line.commandName != nil else { return CommandSpec.all.map(\.name) }
+        guard let spec = line.command else { return [] }
+        switch spec.operands {
+        case .providers:
             // After `--` comes the command to run, which is the shell's business.
             return line.optionsEnded ? [] : providerNames(session).filter { !line.positionals.contains($0) }
-        }
-        guard line.positionals.isEmpty else { return [] }
-        if providerFirstCommands.contains(commandName) { return providerNames(session) }
-        switch commandName {
-        case "vault": return VaultAction.allCases.map(\.rawValue)
-        case "completion": return shells
-        case "help": return CommandSpec.all.map(\.name)
-        default: return []
+        case _ where !line.positionals.isEmpty: return []
+        case .provider: return providerNames(session)
+        case let .words(words): return words
+        case .commandName: return CommandSpec.all.map(\.name)
+        case .none: return []
         }
     }
 
     private static func values(for option: CommandSpec.Option, line: Line, session: Session) -> [String] {
-        switch option.name {
-        case "connection": connectionNames(line: line, session: session)
-        case "field": ConnectionView.fieldNames
-        case "format": ExportFormat.allCases.map(\.rawValue)
-        case "provider": providerNames(session)
+        switch option {
+        case CommandSpec.connection, StatusCommand.connection: connectionNames(line: line, session: session)
+        case GetCommand.field: ConnectionView.fieldNames
+        case ExportCommand.format: ExportFormat.allCases.map(\.rawValue)
+        case APICommand.provider: providerNames(session)
         default: []
         }
     }
@@ -84,7 +108,7 @@ enum CompletionCommand {
         context.environment["NOTIONAUTH_NO_PROMPT"] = "1"
         context.environment["NOTIONAUTH_PASSPHRASE_FD"] = nil
         var global = session.global
-        if let path = line.values["vault"] { global.vault = path }
+        if let path = line.values[CommandSpec.vault] { global.vault = path }
         guard let keys = try? Session(context: context, global: global).store.snapshot().connectionKeys() else { return [] }
         var names = Set<String>()
         for key in keys where ConnectionName.isValid(key.name) {
@@ -98,7 +122,7 @@ enum CompletionCommand {
         var commandName: String?
         var command: CommandSpec?
         var positionals: [String] = []
-        var values: [String: String] = [:]
+        var values: [CommandSpec.Option: String] = [:]
         /// The option the word being completed is the value of.
         var awaitingValue: CommandSpec.Option?
         var optionsEnded = false
@@ -108,7 +132,7 @@ enum CompletionCommand {
                 if let option = awaitingValue {
                     // bash splits `--format=json` at '=' into three words.
                     if word == "=" { continue }
-                    values[option.name] = word
+                    values[option] = word
                     awaitingValue = nil
                 } else if optionsEnded || word == "-" || !word.hasPrefix("-") {
                     if commandName == nil {
@@ -132,7 +156,7 @@ enum CompletionCommand {
                 let name = String(body.prefix { $0 != "=" })
                 guard let option = options.first(where: { $0.name == name }), option.valueName != nil else { return }
                 if let equals = body.firstIndex(of: "=") {
-                    values[name] = String(body[body.index(after: equals)...])
+                    values[option] = String(body[body.index(after: equals)...])
                 } else {
                     awaitingValue = option
                 }
@@ -140,7 +164,7 @@ enum CompletionCommand {
                       let option = options.first(where: { $0.short == letter }), option.valueName != nil {
                 // `-cwork` carries its value; `-c` takes the next word.
                 if word.count > 2 {
-                    values[option.name] = String(word.dropFirst(2))
+                    values[option] = String(word.dropFirst(2))
                 } else {
                     awaitingValue = option
                 }
@@ -149,11 +173,10 @@ enum CompletionCommand {
 
         /// The providers named so far, whose connections `--connection` should offer.
         var providers: [String] {
-            switch commandName {
-            case "run": positionals
-            case "api": values["provider"].map { [$0] } ?? []
-            case let name? where providerFirstCommands.contains(name): Array(positionals.prefix(1))
-            default: []
+            switch command?.operands {
+            case .providers?: positionals
+            case .provider?: Array(positionals.prefix(1))
+            default: values[APICommand.provider].map { [$0] } ?? []
             }
         }
     }

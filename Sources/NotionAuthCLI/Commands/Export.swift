@@ -1,11 +1,61 @@
 import NotionAuthCore
 import NotionAuthLogin
+public enum ExportFormat: String, CaseIterable, Sendable {
+    case env, dotenv, json, fish
+    case githubActions = "github-actions"
+}
+
+public struct ExportOptions: Equatable, Sendable {
+    public var provider: String?
+    public var connection = ConnectionName.defaultName
+    public var format = ExportFormat.env
+}
+
 /// `notionauth export [PROVIDER] [--connection NAME] [--format env|dotenv|json]`
 ///
 /// Prints access tokens under the provider's variable names, refreshing one that is about
 /// to expire. Refresh tokens and client secrets are never exported: a program needs the
 /// access token only.
-enum ExportCommand {
+struct ExportCommand: CommandDefinition {
+    static let format = CommandSpec.Option("format", value: "FORMAT", "env (default: export lines for eval), dotenv, json, fish, or github-actions")
+    static let spec = CommandSpec(
+        name: "export", synopsis: "export [PROVIDER] [--connection NAME] [--format env|dotenv|json|fish|github-actions]",
+        summary: "print access tokens as environment variables",
+        options: [CommandSpec.connection, format],
+        minPositionals: 0, maxPositionals: 1,
+        details: """
+        Without PROVIDER: the connection of every provider that has one (--connection, else default).
+        Refresh tokens and client secrets are never exported.
+
+        github-actions masks each value (::add-mask:: on stdout) and appends it to $GITHUB_ENV.
+
+        Examples:
+          eval "$(notionauth export notion)"
+          notionauth export notion --format fish | source
+          notionauth export notion --format github-actions      # in a workflow step
+          notionauth export notion --format dotenv > notion.env && docker run --env-file notion.env …
+        """,
+        operands: .provider)
+
+    let options: ExportOptions
+
+    init(_ arguments: ParsedArguments) throws(NotionauthError) {
+        var options = ExportOptions(provider: arguments.firstPositional)
+        options.connection = try arguments.connection()
+        if let format = arguments.value(Self.format) {
+            guard let value = ExportFormat(rawValue: format) else {
+                let suggestion = NearMiss.closest(to: format, among: ExportFormat.allCases.map(\.rawValue))
+                throw .usage("unknown format '\(format)'; formats: \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))" + (suggestion.map { "; did you mean '\($0)'?" } ?? ""), command: Self.spec.name)
+            }
+            options.format = value
+        }
+        self.options = options
+    }
+
+    func run(session: Session) throws(NotionauthError) -> ExitStatus {
+        try Self.run(options, session: session)
+    }
+
     static func run(_ options: ExportOptions, session: Session) throws(NotionauthError) -> ExitStatus {
         let variables = try variables(providers: options.provider.map { [$0] }, connection: options.connection, session: session)
         guard options.format == .githubActions else {

@@ -1,7 +1,45 @@
 import NotionAuthCore
 import NotionAuthLogin
+public struct GetOptions: Equatable, Sendable {
+    public var provider: String
+    public var connection = ConnectionName.defaultName
+    public var field: String?
+    public var showSecrets = false
+}
+
 /// `notionauth get PROVIDER [--connection NAME] [--field F] [--show-secrets]`
-enum GetCommand {
+struct GetCommand: CommandDefinition {
+    static let field = CommandSpec.Option("field", short: "f", value: "FIELD", "print this field alone (access_token prints the raw token)")
+    static let showSecrets = CommandSpec.Option("show-secrets", "show the access and refresh tokens instead of masking them")
+    static let spec = CommandSpec(
+        name: "get", synopsis: "get PROVIDER [--connection NAME] [--field FIELD] [--show-secrets]",
+        summary: "show a connection, or print one field of it",
+        options: [CommandSpec.connection, field, showSecrets],
+        minPositionals: 1, maxPositionals: 1,
+        details: """
+        Fields: \(ConnectionView.fieldNames.joined(separator: ", ")).
+        Status is one of not_connected, connected, expired, revoked, invalid.
+
+        Examples:
+          curl -H "Authorization: Bearer $(notionauth get notion --field access_token)" …
+          notionauth get notion --field status
+        """,
+        operands: .provider)
+
+    let options: GetOptions
+
+    init(_ arguments: ParsedArguments) throws(NotionauthError) {
+        var options = GetOptions(provider: arguments.firstPositional!)
+        options.connection = try arguments.connection()
+        options.field = arguments.value(Self.field)
+        options.showSecrets = arguments.flag(Self.showSecrets)
+        self.options = options
+    }
+
+    func run(session: Session) throws(NotionauthError) -> ExitStatus {
+        try Self.run(options, session: session)
+    }
+
     static func run(_ options: GetOptions, session: Session) throws(NotionauthError) -> ExitStatus {
         let provider = try session.provider(options.provider).definition
         if let field = options.field {

@@ -3,7 +3,31 @@ import NotionAuthLogin
 /// `notionauth inspect PROVIDER`: the effective definition as JSON on stdout and nothing
 /// else, so redirecting it into the providers directory makes an override that changes
 /// nothing until edited.
-enum InspectCommand {
+
+struct InspectCommand: CommandDefinition {
+    static let spec = CommandSpec(
+        name: "inspect", synopsis: "inspect PROVIDER",
+        summary: "print the effective provider definition as JSON",
+        options: [],
+        minPositionals: 1, maxPositionals: 1,
+        details: """
+        The output is a valid definition: save it as <config>/providers/PROVIDER.json to override one.
+
+        Example:
+          notionauth inspect notion > ~/.config/notionauth/providers/notion.json
+        """,
+        operands: .provider)
+
+    let provider: String
+
+    init(_ arguments: ParsedArguments) throws(NotionauthError) {
+        provider = arguments.firstPositional!
+    }
+
+    func run(session: Session) throws(NotionauthError) -> ExitStatus {
+        try Self.run(provider: provider, session: session)
+    }
+
     static func run(provider name: String, session: Session) throws(NotionauthError) -> ExitStatus {
         // `inspect notion > <config>/providers/notion.json`: the shell has already created
         // the (empty) override we are asked to write, so it must not be read as one.

@@ -1,7 +1,21 @@
 import NotionAuthCore
 import NotionAuthLogin
 /// `notionauth list`: every provider, where its definition comes from, and its connections.
-enum ListCommand {
+
+struct ListCommand: CommandDefinition {
+    static let spec = CommandSpec(
+        name: "list", synopsis: "list",
+        summary: "list providers and their connections",
+        options: [],
+        minPositionals: 0, maxPositionals: 0,
+        details: "")
+
+    init(_ arguments: ParsedArguments) throws(NotionauthError) {}
+
+    func run(session: Session) throws(NotionauthError) -> ExitStatus {
+        try Self.run(session: session)
+    }
+
     static func run(session: Session) throws(NotionauthError) -> ExitStatus {
         let providers = try session.providers.all()
         for provider in providers { for warning in provider.warnings { session.warn(warning) } }

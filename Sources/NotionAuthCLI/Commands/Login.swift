@@ -1,7 +1,93 @@
 import NotionAuthCore
 import NotionAuthLogin
+public struct LoginOptions: Equatable, Sendable {
+    public var provider: String
+    public var connection = ConnectionName.defaultName
+    public var withToken = false
+    public var noVerify = false
+    public var force = false
+    public var noBrowser = false
+    /// Overrides the redirect URI's port (7998 by default).
+    public var port: Int?
+    public var timeoutSeconds = 300
+    public var clientID: String?
+    public var clientSecretStdin = false
+    public var resetClient = false
+}
+
 /// `notionauth login PROVIDER …`
-enum LoginCommand {
+struct LoginCommand: CommandDefinition {
+    static let withToken = CommandSpec.Option("with-token", "read a token from standard input (or a no-echo prompt) instead of a browser login")
+    static let noVerify = CommandSpec.Option("no-verify", "with --with-token: store the token without checking it with the provider")
+    static let noBrowser = CommandSpec.Option("no-browser", "print the URL to open, but do not open a browser")
+    static let port = CommandSpec.Option("port", value: "N", "listen for the browser on port N (default 7998; the redirect URI must match)")
+    static let timeout = CommandSpec.Option("timeout", value: "SECONDS", "give up waiting for the browser after SECONDS (default 300)")
+    static let clientId = CommandSpec.Option("client-id", value: "ID", "the OAuth client ID of your public integration")
+    static let clientSecretStdin = CommandSpec.Option("client-secret-stdin", "read the OAuth client secret from standard input")
+    static let resetClient = CommandSpec.Option("reset-client", "forget the stored client credentials (or MCP registration) and log in again")
+    static let force = CommandSpec.Option("force", "log in again even if the connection is already logged in")
+    static let spec = CommandSpec(
+        name: "login", synopsis: "login PROVIDER [--connection NAME] [--with-token [--no-verify]] [--no-browser] [--port N] [--timeout SECONDS] [--client-id ID [--client-secret-stdin]] [--reset-client] [--force]",
+        summary: "log in to a provider and store the credential in the vault",
+        options: [CommandSpec.connection, withToken, noVerify, noBrowser, port, timeout, clientId, clientSecretStdin, resetClient, force],
+        minPositionals: 1, maxPositionals: 1,
+        details: """
+        Browser login listens on http://127.0.0.1:7998/auth/callback/oauth (NOTION_REDIRECT_URI moves it):
+        register exactly that redirect URI in your Notion public integration. The client ID and secret
+        come from --client-id with --client-secret-stdin, NOTION_CLIENT_ID and NOTION_CLIENT_SECRET, an
+        earlier login, or a page in the browser. notion-mcp registers itself: nothing to set up.
+
+        Examples:
+          notionauth login notion
+          notionauth login notion-mcp --connection agent
+          echo "$NOTION_TOKEN" | notionauth login notion --with-token
+          printf %s "$SECRET" | notionauth login notion --client-id "$ID" --client-secret-stdin --no-browser
+        """,
+        operands: .provider)
+
+    let options: LoginOptions
+
+    init(_ arguments: ParsedArguments) throws(NotionauthError) {
+        var options = LoginOptions(provider: arguments.firstPositional!)
+        options.connection = try arguments.connection()
+        options.withToken = arguments.flag(Self.withToken)
+        options.noVerify = arguments.flag(Self.noVerify)
+        options.force = arguments.flag(Self.force)
+        options.noBrowser = arguments.flag(Self.noBrowser)
+        options.clientSecretStdin = arguments.flag(Self.clientSecretStdin)
+        options.resetClient = arguments.flag(Self.resetClient)
+        options.clientID = arguments.value(Self.clientId)
+        if let port = arguments.value(Self.port) {
+            guard let value = Int(port), value >= 1, value <= 65535 else {
+                throw .usage("--port needs a port number from 1 to 65535", command: Self.spec.name)
+            }
+            options.port = value
+        }
+        if let timeout = arguments.value(Self.timeout) {
+            guard let value = Int(timeout), value >= 1 else {
+                throw .usage("--timeout needs a whole number of seconds", command: Self.spec.name)
+            }
+            options.timeoutSeconds = value
+        }
+        if options.noVerify && !options.withToken {
+            throw .usage("--no-verify goes with --with-token", command: Self.spec.name)
+        }
+        if options.withToken {
+            let browserOnly = [Self.noBrowser, Self.clientSecretStdin, Self.resetClient].filter(arguments.flag) + [Self.port, Self.timeout, Self.clientId].filter { arguments.value($0) != nil }
+            if let first = browserOnly.first {
+                throw .usage("--\(first.name) is for browser login, not --with-token", command: Self.spec.name)
+            }
+        }
+        if options.clientSecretStdin && options.clientID == nil {
+            throw .usage("--client-secret-stdin goes with --client-id", command: Self.spec.name)
+        }
+        self.options = options
+    }
+
+    func run(session: Session) throws(NotionauthError) -> ExitStatus {
+        try Self.run(options, session: session)
+    }
+
     static func run(_ options: LoginOptions, session: Session) throws(NotionauthError) -> ExitStatus {
         let provider = try session.provider(options.provider).definition
         if options.withToken {

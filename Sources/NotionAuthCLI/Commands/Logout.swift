@@ -1,7 +1,41 @@
 import NotionAuthCore
 import NotionAuthLogin
+public struct LogoutOptions: Equatable, Sendable {
+    public var provider: String
+    public var connection = ConnectionName.defaultName
+    public var all = false
+    public var keepRemote = false
+}
+
 /// `notionauth logout PROVIDER [--connection NAME | --all] [--keep-remote]`
-enum LogoutCommand {
+struct LogoutCommand: CommandDefinition {
+    static let all = CommandSpec.Option("all", "every connection of the provider, and its stored client credentials")
+    static let keepRemote = CommandSpec.Option("keep-remote", "delete locally only; do not revoke at the provider")
+    static let spec = CommandSpec(
+        name: "logout", synopsis: "logout PROVIDER [--connection NAME | --all] [--keep-remote]",
+        summary: "revoke a connection's token at the provider and delete it",
+        options: [CommandSpec.connection, all, keepRemote],
+        minPositionals: 1, maxPositionals: 1,
+        details: "A failed revocation still deletes the connection locally, with a warning.",
+        operands: .provider)
+
+    let options: LogoutOptions
+
+    init(_ arguments: ParsedArguments) throws(NotionauthError) {
+        var options = LogoutOptions(provider: arguments.firstPositional!)
+        options.connection = try arguments.connection()
+        options.all = arguments.flag(Self.all)
+        options.keepRemote = arguments.flag(Self.keepRemote)
+        if options.all && arguments.value(CommandSpec.connection) != nil {
+            throw .usage("--all and --connection exclude each other", command: Self.spec.name)
+        }
+        self.options = options
+    }
+
+    func run(session: Session) throws(NotionauthError) -> ExitStatus {
+        try Self.run(options, session: session)
+    }
+
     static func run(_ options: LogoutOptions, session: Session) throws(NotionauthError) -> ExitStatus {
         let provider = try session.provider(options.provider).definition
         let snapshot = try session.store.snapshot()

@@ -6,10 +6,51 @@ import Glibc
 import Darwin
 #endif
 
+public struct RunOptions: Equatable, Sendable {
+    /// Empty: every provider with the connection.
+    public var providers: [String] = []
+    public var connection = ConnectionName.defaultName
+    public var command: [String] = []
+    public var allowNested = false
+}
+
 /// `notionauth run [PROVIDER…] [--connection NAME] -- COMMAND [ARGS…]`, like `aws-vault exec`:
 /// the child gets the tokens in its environment, its exit status is ours, and signals that
 /// would stop us are passed on to it.
-enum RunCommand {
+struct RunCommand: CommandDefinition {
+    static let allowNested = CommandSpec.Option("allow-nested", "run even inside another notionauth run")
+    static let spec = CommandSpec(
+        name: "run", synopsis: "run [PROVIDER…] [--connection NAME] [--allow-nested] -- COMMAND [ARGS…]",
+        summary: "run a command with the providers' tokens in its environment",
+        options: [CommandSpec.connection, allowNested],
+        minPositionals: 0, maxPositionals: 64,
+        details: """
+        COMMAND runs directly (no shell) with the variables `export` would print, refreshed when
+        about to expire. Its exit status is notionauth's; Ctrl-C and SIGTERM are passed to it.
+
+        Example:
+          notionauth run notion -- python sync.py
+        """,
+        operands: .providers, takesCommandAfterDoubleDash: true)
+
+    let options: RunOptions
+
+    init(_ arguments: ParsedArguments) throws(NotionauthError) {
+        var options = RunOptions()
+        options.providers = arguments.positionals
+        options.connection = try arguments.connection()
+        options.allowNested = arguments.flag(Self.allowNested)
+        guard let command = arguments.afterDoubleDash, !command.isEmpty else {
+            throw .usage("run needs a command after --, as in `notionauth run notion -- ./sync.sh`", command: Self.spec.name)
+        }
+        options.command = command
+        self.options = options
+    }
+
+    func run(session: Session) throws(NotionauthError) -> ExitStatus {
+        try Self.run(options, session: session)
+    }
+
     /// Set in the child's environment, so a nested run can be noticed.
     static let marker = "NOTIONAUTH_RUN"
 

@@ -6,8 +6,40 @@ import Glibc
 import Darwin
 #endif
 
+public struct StatusOptions: Equatable, Sendable {
+    public var provider: String?
+    public var connection: String?
+}
+
 /// `notionauth status [PROVIDER] [--connection NAME]`: live checks, not just what is stored.
-enum StatusCommand {
+struct StatusCommand: CommandDefinition {
+    static let connection = CommandSpec.Option("connection", short: "c", value: "NAME", "check only this connection")
+    static let spec = CommandSpec(
+        name: "status", synopsis: "status [PROVIDER] [--connection NAME]",
+        summary: "check connections live with the provider, and the vault's files",
+        options: [connection],
+        minPositionals: 0, maxPositionals: 1,
+        details: """
+        Each connection is checked with the provider (introspection where it has it, else its
+        identity endpoint) and reported as connected, expired, revoked, invalid, unreachable or not_connected;
+        the stored status is updated. Also checks the vault's and key file's permissions and the
+        provider definitions. Exit 0 when everything asked about is usable, 4 when a connection
+        needs a login, 1 otherwise.
+        """,
+        operands: .provider)
+
+    let options: StatusOptions
+
+    init(_ arguments: ParsedArguments) throws(NotionauthError) {
+        var options = StatusOptions(provider: arguments.firstPositional)
+        if arguments.value(Self.connection) != nil { options.connection = try arguments.connection(Self.connection) }
+        self.options = options
+    }
+
+    func run(session: Session) throws(NotionauthError) -> ExitStatus {
+        try Self.run(options, session: session)
+    }
+
     enum Live: String {
         case connected, expired, revoked, invalid, unreachable
         case notConnected = "not_connected"

@@ -1,7 +1,40 @@
 import NotionAuthCore
 import NotionAuthLogin
+public enum VaultAction: String, CaseIterable, Sendable {
+    case status, verify, passphrase, keyfile
+}
+
 /// `notionauth vault [status|verify|passphrase|keyfile]`
-enum VaultCommand {
+struct VaultCommand: CommandDefinition {
+    static let spec = CommandSpec(
+        name: "vault", synopsis: "vault [status|verify|passphrase|keyfile]",
+        summary: "show or change how the vault is protected",
+        options: [],
+        minPositionals: 0, maxPositionals: 1,
+        details: """
+        status      format version, key source, KDF parameters, connection count (the default)
+        verify      decrypt every record, proving the whole file intact
+        passphrase  protect the vault with a passphrase (Argon2id) instead of the key file
+        keyfile     protect the vault with a random key file again (or NOTIONAUTH_VAULT_KEY when set)
+        The passphrase comes from NOTIONAUTH_PASSPHRASE, the file descriptor in
+        NOTIONAUTH_PASSPHRASE_FD, or a no-echo prompt on a terminal.
+        """,
+        operands: .words(VaultAction.allCases.map(\.rawValue)))
+
+    let action: VaultAction
+
+    init(_ arguments: ParsedArguments) throws(NotionauthError) {
+        let word = arguments.firstPositional ?? VaultAction.status.rawValue
+        guard let action = VaultAction(rawValue: word) else {
+            throw .usage("unknown vault action '\(word)'; actions: \(VaultAction.allCases.map(\.rawValue).joined(separator: ", "))", command: Self.spec.name)
+        }
+        self.action = action
+    }
+
+    func run(session: Session) throws(NotionauthError) -> ExitStatus {
+        try Self.run(action, session: session)
+    }
+
     static func run(_ action: VaultAction, session: Session) throws(NotionauthError) -> ExitStatus {
         switch action {
         case .status: return try status(session)
