@@ -8,39 +8,36 @@ import Darwin
 
 /// A connection as `get` shows it: named fields, secrets masked unless asked for.
 public struct ConnectionView {
-    public static let fieldNames = [
-        "provider", "connection", "status", "kind", "access_token", "refresh_token", "token_type",
-        "expires_at", "obtained_at", "refreshed_at", "bot_id", "workspace_id", "workspace_name",
-        "workspace_icon", "owner", "duplicated_template_id", "client_id",
-    ]
+    /// The stored fields, in their stored order, as `get` names them: `name` is
+    /// `connection`, and the raw provider answer is not a field of its own.
+    public static let fieldNames: [String] = Connection.fieldTable.compactMap { field in
+        switch field.name {
+        case "name": "connection"
+        case "raw": nil
+        default: field.name
+        }
+    }
     /// Printed only with --show-secrets.
     public static let secretFields: Set<String> = ["refresh_token"]
 
     let connection: Connection
     let now: Int64
 
-    /// The value of one field in the clear, nil when the connection has none.
+    /// The value of one field in the clear, nil when the connection has none: the stored
+    /// text, except where a person reads it better otherwise (times as ISO 8601, the status
+    /// as of now, the owner as JSON).
     public func value(_ field: String) -> JSONValue? {
         let c = connection
         switch field {
-        case "provider": return .string(c.provider)
         case "connection": return .string(c.name)
         case "status": return .string(c.effectiveStatus(now: now).rawValue)
-        case "kind": return .string(c.kind.rawValue)
-        case "access_token": return .string(c.accessToken)
-        case "refresh_token": return c.refreshToken.map(JSONValue.string)
-        case "token_type": return c.tokenType.map(JSONValue.string)
         case "expires_at": return c.expiresAt.map { .string(Timestamp.iso8601($0)) }
         case "obtained_at": return .string(Timestamp.iso8601(c.obtainedAt))
         case "refreshed_at": return c.refreshedAt.map { .string(Timestamp.iso8601($0)) }
-        case "bot_id": return c.botID.map(JSONValue.string)
-        case "workspace_id": return c.workspaceID.map(JSONValue.string)
-        case "workspace_name": return c.workspaceName.map(JSONValue.string)
-        case "workspace_icon": return c.workspaceIcon.map(JSONValue.string)
         case "owner": return c.owner
-        case "duplicated_template_id": return c.duplicatedTemplateID.map(JSONValue.string)
-        case "client_id": return c.clientID.map(JSONValue.string)
-        default: return nil
+        default:
+            guard Self.fieldNames.contains(field), let stored = Connection.fieldTable.first(where: { $0.name == field }) else { return nil }
+            return stored.read(c).map(JSONValue.string)
         }
     }
 

@@ -68,50 +68,85 @@ public struct Connection: Equatable, Sendable, VaultRecord {
 
     var recordName: String { Self.recordName(provider: provider, connection: name) }
 
+    /// The record's fields, in the order of `fieldTable`.
     var fields: FieldRecord {
         var record = FieldRecord()
-        record["provider"] = provider
-        record["name"] = name
-        record["kind"] = kind.rawValue
-        record["status"] = status.rawValue
-        record["access_token"] = accessToken
-        record["refresh_token"] = refreshToken
-        record["token_type"] = tokenType
-        record["expires_at"] = expiresAt.map { String($0) }
-        record["obtained_at"] = String(obtainedAt)
-        record["refreshed_at"] = refreshedAt.map { String($0) }
-        record["bot_id"] = botID
-        record["workspace_id"] = workspaceID
-        record["workspace_name"] = workspaceName
-        record["workspace_icon"] = workspaceIcon
-        record["owner"] = ownerJSON
-        record["duplicated_template_id"] = duplicatedTemplateID
-        record["client_id"] = clientID
-        record["raw"] = rawJSON
+        for field in Self.fieldTable { record[field.name] = field.read(self) }
         return record
     }
 
     init?(fields record: FieldRecord) {
-        guard let provider = record["provider"], let name = record["name"],
-              let kind = record["kind"].flatMap(Kind.init(rawValue:)),
-              let status = record["status"].flatMap(Status.init(rawValue:)),
-              let accessToken = record["access_token"],
-              let obtainedAt = record["obtained_at"].flatMap({ Int64($0) })
-        else { return nil }
-        self.init(provider: provider, name: name, kind: kind, accessToken: accessToken, obtainedAt: obtainedAt)
-        self.status = status
-        refreshToken = record["refresh_token"]
-        tokenType = record["token_type"]
-        expiresAt = record["expires_at"].flatMap { Int64($0) }
-        refreshedAt = record["refreshed_at"].flatMap { Int64($0) }
-        botID = record["bot_id"]
-        workspaceID = record["workspace_id"]
-        workspaceName = record["workspace_name"]
-        workspaceIcon = record["workspace_icon"]
-        ownerJSON = record["owner"]
-        duplicatedTemplateID = record["duplicated_template_id"]
-        clientID = record["client_id"]
-        rawJSON = record["raw"]
+        self.init(provider: "", name: "", kind: .token, accessToken: "", obtainedAt: 0)
+        for field in Self.fieldTable {
+            guard let text = record[field.name] else {
+                if field.required { return nil }
+                continue
+            }
+            // A required field that does not parse makes the record unreadable; an
+            // optional one counts as absent (notionauth-vault(5)).
+            if !field.write(&self, text) && field.required { return nil }
+        }
+    }
+
+    /// Every stored field of a connection record, in the order records are written: its name
+    /// (in notionauth-vault(5) and, for most, in `get --field`) and how its text is read and
+    /// written. The one list that encoding, decoding and `get`'s field names follow.
+    public static let fieldTable: [Field] = [
+        Field("provider", required: true, read: { $0.provider }, write: { $0.provider = $1; return true }),
+        Field("name", required: true, read: { $0.name }, write: { $0.name = $1; return true }),
+        Field("kind", required: true, read: { $0.kind.rawValue }, write: { connection, text in
+            guard let kind = Kind(rawValue: text) else { return false }
+            connection.kind = kind
+            return true
+        }),
+        Field("status", required: true, read: { $0.status.rawValue }, write: { connection, text in
+            guard let status = Status(rawValue: text) else { return false }
+            connection.status = status
+            return true
+        }),
+        Field("access_token", required: true, read: { $0.accessToken }, write: { $0.accessToken = $1; return true }),
+        Field("refresh_token", read: { $0.refreshToken }, write: { $0.refreshToken = $1; return true }),
+        Field("token_type", read: { $0.tokenType }, write: { $0.tokenType = $1; return true }),
+        Field.time("expires_at", \.expiresAt),
+        Field("obtained_at", required: true, read: { String($0.obtainedAt) }, write: { connection, text in
+            guard let time = Int64(text) else { return false }
+            connection.obtainedAt = time
+            return true
+        }),
+        Field.time("refreshed_at", \.refreshedAt),
+        Field.text("bot_id", \.botID),
+        Field.text("workspace_id", \.workspaceID),
+        Field.text("workspace_name", \.workspaceName),
+        Field.text("workspace_icon", \.workspaceIcon),
+        Field.text("owner", \.ownerJSON),
+        Field.text("duplicated_template_id", \.duplicatedTemplateID),
+        Field.text("client_id", \.clientID),
+        Field.text("raw", \.rawJSON),
+    ]
+
+    /// One field of `fieldTable`.
+    public struct Field: Sendable {
+        public let name: String
+        public let required: Bool
+        public let read: @Sendable (Connection) -> String?
+        /// Sets the field from its text; false when the text is not a valid value.
+        let write: @Sendable (inout Connection, String) -> Bool
+
+        init(_ name: String, required: Bool = false, read: @escaping @Sendable (Connection) -> String?, write: @escaping @Sendable (inout Connection, String) -> Bool) {
+            self.name = name
+            self.required = required
+            self.read = read
+            self.write = write
+        }
+
+        static func text(_ name: String, _ keyPath: WritableKeyPath<Connection, String?> & Sendable) -> Field {
+            Field(name, read: { $0[keyPath: keyPath] }, write: { $0[keyPath: keyPath] = $1; return true })
+        }
+
+        /// Unix seconds as decimal text; text that is not a number reads as absent.
+        static func time(_ name: String, _ keyPath: WritableKeyPath<Connection, Int64?> & Sendable) -> Field {
+            Field(name, read: { $0[keyPath: keyPath].map { String($0) } }, write: { $0[keyPath: keyPath] = Int64($1); return true })
+        }
     }
 }
 
