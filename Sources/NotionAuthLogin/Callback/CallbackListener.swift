@@ -60,6 +60,8 @@ public final class CallbackListener: @unchecked Sendable {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: .seconds(10)),
+                        // Whole requests, bodies capped: larger ones get NIO's 413 and a close.
+                        NIOHTTPServerRequestAggregator(maxContentLength: CallbackListener.maxBodyBytes),
                         CallbackHTTPHandler(listener: box),
                     ])
                 }
@@ -204,13 +206,10 @@ final class HandlerContextBox: @unchecked Sendable {
 
 final class CallbackHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     // @unchecked: used only on its channel's event loop.
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = NIOHTTPServerRequestFull
     typealias OutboundOut = HTTPServerResponsePart
 
     private let box: HandlerContextBox
-    private var head: HTTPRequestHead?
-    private var body: [UInt8] = []
-    private var tooLarge = false
 
     init(listener: HandlerContextBox) { self.box = listener }
 
@@ -228,41 +227,25 @@ final class CallbackHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case let .head(requestHead):
-            head = requestHead
-            body = []
-            tooLarge = false
-        case var .body(buffer):
-            if body.count + buffer.readableBytes > CallbackListener.maxBodyBytes {
-                tooLarge = true
-            } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
-                body += bytes
-            }
-        case .end:
-            guard let head else { return }
-            self.head = nil
-            answered = true
-            if tooLarge {
-                write(.page(status: 413, html: Pages.message(title: "Too large", text: "The request body is too large.")), context: context)
-                return
-            }
-            guard let listener = box.listener else {
-                write(.page(status: 503, html: Pages.message(title: "Not ready", text: "Try again.")), context: context)
-                return
-            }
-            let loop = context.eventLoop
-            let boundContext = NIOLoopBound(context, eventLoop: loop)
-            // Called by the login flow on its own thread; it returns once the page is sent,
-            // so the process cannot exit before the browser has its answer.
-            let respond: @Sendable (CallbackReply) -> Void = { [self] reply in
-                let sent = loop.makePromise(of: Void.self)
-                loop.execute { self.write(reply, context: boundContext.value, sent: sent) }
-                try? sent.futureResult.wait()
-            }
-            if let reply = listener.route(method: head.method, uri: head.uri, headers: head.headers, body: body, respond: respond) {
-                write(reply, context: context)
-            }
+        let request = unwrapInboundIn(data)
+        let head = request.head
+        let body = request.body.map { Array(buffer: $0) } ?? []
+        answered = true
+        guard let listener = box.listener else {
+            write(.page(status: 503, html: Pages.message(title: "Not ready", text: "Try again.")), context: context)
+            return
+        }
+        let loop = context.eventLoop
+        let boundContext = NIOLoopBound(context, eventLoop: loop)
+        // Called by the login flow on its own thread; it returns once the page is sent,
+        // so the process cannot exit before the browser has its answer.
+        let respond: @Sendable (CallbackReply) -> Void = { [self] reply in
+            let sent = loop.makePromise(of: Void.self)
+            loop.execute { self.write(reply, context: boundContext.value, sent: sent) }
+            try? sent.futureResult.wait()
+        }
+        if let reply = listener.route(method: head.method, uri: head.uri, headers: head.headers, body: body, respond: respond) {
+            write(reply, context: context)
         }
     }
 
