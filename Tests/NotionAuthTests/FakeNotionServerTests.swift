@@ -58,25 +58,15 @@ private func form(_ fields: [(String, String)]) -> String {
 
 private func withNotion(_ body: (FakeNotionServer) async throws -> Void) async throws {
     let server = try await FakeNotionServer.start()
+    defer { server.stopNow() }
     server.registerClient(id: clientID, secret: clientSecret, redirectURIs: [redirectURI])
-    do {
-        try await body(server)
-    } catch {
-        try await server.stop()
-        throw error
-    }
-    try await server.stop()
+    try await body(server)
 }
 
 private func withMCP(_ body: (FakeMCPServer) async throws -> Void) async throws {
     let server = try await FakeMCPServer.start()
-    do {
-        try await body(server)
-    } catch {
-        try await server.stop()
-        throw error
-    }
-    try await server.stop()
+    defer { server.stopNow() }
+    try await body(server)
 }
 
 private func notionAuthorizeURL(_ server: FakeNotionServer, state: String = "st", extra: String = "") -> String {

@@ -29,16 +29,12 @@ import Testing
 
     @Test(.timeLimit(.minutes(2)))
     func firstRunPageInHeadlessChromiumLogsIn() async throws {
-        let server = try await FakeNotionServer.start()
-        let sandbox = try Sandbox()
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
+        let (server, sandbox, port, redirectURI) = (setup.server, setup.sandbox, setup.port, setup.redirectURI)
+        let origin = "http://127.0.0.1:\(port)"
         var running: RunningLogin?
         do {
-            try LoginWithTokenTests.pointNotion(at: server, in: sandbox)
-            let port = try Browserless.freePort()
-            let origin = "http://127.0.0.1:\(port)"
-            let redirectURI = origin + "/auth/callback/oauth"
-            server.registerClient(id: "client-1", secret: "s3cret-value", redirectURIs: [redirectURI])
-
             // No client credentials: the login serves the first-run page and prints its URL.
             let login = try RunningLogin(sandbox, ["login", "notion", "--no-browser", "--port", String(port), "--timeout", "60"], stdin: nil)
             running = login
@@ -83,8 +79,8 @@ import Testing
             let status = try await sandbox.run(["get", "notion", "--field", "status"])
             #expect(status.status == 0, "\(status.stderr)")
             #expect(status.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "connected")
-            let stored = Session(context: await contextFor(sandbox), global: GlobalOptions())
-            let client = try #require(try stored.vault.open().clientCredentials(provider: "notion"))
+            let vault = await sandbox.vault()
+            let client = try #require(try vault.open().clientCredentials(provider: "notion"))
             #expect(client.clientID == "client-1")
             #expect(client.clientSecret == "s3cret-value")
         } catch {
@@ -92,9 +88,7 @@ import Testing
                 Issue.record("login stderr: \(running?.stderr ?? "")")
                 process.terminate()
             }
-            try? await server.stop()
             throw error
         }
-        try await server.stop()
     }
 }

@@ -32,7 +32,7 @@ import Testing
         #expect(await sandbox.runInProcess(["get", "notion", "--field", "status"]).stdout == "connected\n")
         #expect(await sandbox.runInProcess(["get", "notion", "--connection", "none", "--field", "status"]).stdout == "not_connected\n")
         for status in [Connection.Status.expired, .revoked, .invalid] {
-            let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+            let vault = await sandbox.vault()
             try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
                 var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
                 connection.status = status
@@ -48,7 +48,7 @@ import Testing
 
     @Test func aKnownExpiryInThePastReadsAsExpired() async throws {
         let sandbox = try await loggedIn()
-        let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+        let vault = await sandbox.vault()
         try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
             var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
             connection.expiresAt = 1_000
@@ -59,7 +59,7 @@ import Testing
 
     @Test func refreshTokenNeedsShowSecrets() async throws {
         let sandbox = try await loggedIn()
-        let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+        let vault = await sandbox.vault()
         try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
             var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
             connection.refreshToken = "nrt_secret_refresh_token_1234"
@@ -91,11 +91,4 @@ import Testing
         #expect(missing.status == 4)
         #expect(missing.stderr == "error: not logged in to notion (connection 'work'); run `notionauth login notion --connection work`\n")
     }
-}
-
-func contextFor(_ sandbox: Sandbox) async -> Context {
-    Context(
-        environment: sandbox.environment, stdout: OutputSink(), stderr: OutputSink(),
-        readStandardInput: { [] }, stdinIsTerminal: false, stdoutIsTerminal: false, stderrIsTerminal: false,
-        promptSecret: { _ in nil }, now: { 1_790_000_000 }, http: AsyncHTTPTransport(), openBrowser: { _ in false })
 }

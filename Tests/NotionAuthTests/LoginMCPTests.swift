@@ -5,23 +5,12 @@ import Testing
 
 /// `login notion-mcp`: discovery, dynamic registration and PKCE against a fake MCP server.
 @Suite struct LoginMCPTests {
-    static func setUp() async throws -> (FakeMCPServer, Sandbox, Int) {
-        let server = try await FakeMCPServer.start()
-        let sandbox = try Sandbox()
-        let json = try String(contentsOfFile: Binary.repositoryRoot + "/providers/notion-mcp.json", encoding: .utf8)
-            .replacingOccurrences(of: "https://mcp.notion.com", with: server.baseURL)
-        try sandbox.writeProvider("notion-mcp", json)
-        return (server, sandbox, try Browserless.freePort())
-    }
-
-    func login(_ sandbox: Sandbox, port: Int, extra: [String] = []) throws -> RunningLogin {
-        try RunningLogin(sandbox, ["login", "notion-mcp", "--no-browser", "--port", String(port), "--timeout", "20"] + extra)
-    }
-
     @Test func registersOnceAuthorizesWithPKCEAndStoresAnAbsoluteExpiry() async throws {
-        let (server, sandbox, port) = try await Self.setUp()
+        let setup = try await MCPLoginSetup.start()
+        defer { setup.server.stopNow() }
+        let (server, sandbox, port) = (setup.server, setup.sandbox, setup.port)
         let before = Int64(Date().timeIntervalSince1970)
-        let running = try login(sandbox, port: port)
+        let running = try setup.login()
         let url = try await running.printedURL()
         #expect(url.hasPrefix(server.baseURL + "/authorize?"))
         let query = Dictionary(uniqueKeysWithValues: URLComponents(string: url)!.queryItems!.map { ($0.name, $0.value ?? "") })
@@ -32,8 +21,7 @@ import Testing
         #expect(query["redirect_uri"] == "http://127.0.0.1:\(port)/auth/callback/oauth")
         #expect(server.registrationCount() == 1)
 
-        let consent = try await server.authorizeLikeABrowser(url: url)
-        #expect(try await Browserless.request(try #require(consent.location)).status == 200)
+        #expect(try await running.approveInBrowser(at: server, url: url).status == 200)
         let result = try await running.finish()
         #expect(result.status == 0, "\(result.stderr)")
 
@@ -54,56 +42,59 @@ import Testing
         _ = before
 
         // A second login reuses the stored registration.
-        let again = try login(sandbox, port: port, extra: ["--force"])
-        _ = try await Browserless.request(try #require(try await server.authorizeLikeABrowser(url: try await again.printedURL()).location))
+        let again = try setup.login(extra: ["--force"])
+        try await again.approveInBrowser(at: server)
         #expect(try await again.finish().status == 0)
         #expect(server.registrationCount() == 1)
-        try await server.stop()
     }
 
     @Test func fallsBackToOpenIDDiscoveryWhenRFC8414IsMissing() async throws {
-        let (server, sandbox, port) = try await Self.setUp()
+        let setup = try await MCPLoginSetup.start()
+        defer { setup.server.stopNow() }
+        let (server, sandbox, port) = (setup.server, setup.sandbox, setup.port)
         server.setServeRFC8414(false)
-        let running = try login(sandbox, port: port)
-        _ = try await Browserless.request(try #require(try await server.authorizeLikeABrowser(url: try await running.printedURL()).location))
+        let running = try setup.login()
+        try await running.approveInBrowser(at: server)
         #expect(try await running.finish().status == 0)
         #expect(server.requestCount(path: "/.well-known/openid-configuration") == 1)
-        try await server.stop()
     }
 
     @Test func aNewPortRegistersANewClientAndResetClientForgetsTheOld() async throws {
-        let (server, sandbox, port) = try await Self.setUp()
-        let first = try login(sandbox, port: port)
-        _ = try await Browserless.request(try #require(try await server.authorizeLikeABrowser(url: try await first.printedURL()).location))
+        let setup = try await MCPLoginSetup.start()
+        defer { setup.server.stopNow() }
+        let (server, sandbox, port) = (setup.server, setup.sandbox, setup.port)
+        let first = try setup.login()
+        try await first.approveInBrowser(at: server)
         #expect(try await first.finish().status == 0)
         let otherPort = try Browserless.freePort()
-        let second = try login(sandbox, port: otherPort, extra: ["--force"])
-        _ = try await Browserless.request(try #require(try await server.authorizeLikeABrowser(url: try await second.printedURL()).location))
+        let second = try setup.login(port: otherPort, extra: ["--force"])
+        try await second.approveInBrowser(at: server)
         #expect(try await second.finish().status == 0)
         #expect(server.registrationCount() == 2)
-        let third = try login(sandbox, port: otherPort, extra: ["--force", "--reset-client"])
-        _ = try await Browserless.request(try #require(try await server.authorizeLikeABrowser(url: try await third.printedURL()).location))
+        let third = try setup.login(port: otherPort, extra: ["--force", "--reset-client"])
+        try await third.approveInBrowser(at: server)
         #expect(try await third.finish().status == 0)
         #expect(server.registrationCount() == 3)
-        try await server.stop()
     }
 
     @Test func deniedConsentExits4() async throws {
-        let (server, sandbox, port) = try await Self.setUp()
+        let setup = try await MCPLoginSetup.start()
+        defer { setup.server.stopNow() }
+        let (server, sandbox, port) = (setup.server, setup.sandbox, setup.port)
         server.setDenyConsent(true)
-        let running = try login(sandbox, port: port)
-        _ = try await Browserless.request(try #require(try await server.authorizeLikeABrowser(url: try await running.printedURL()).location))
+        let running = try setup.login()
+        try await running.approveInBrowser(at: server)
         #expect(try await running.finish().status == 4)
-        try await server.stop()
     }
 
     @Test func discoveredEndpointsMustBeHTTPSOrLoopback() async throws {
-        let (server, sandbox, port) = try await Self.setUp()
+        let setup = try await MCPLoginSetup.start()
+        defer { setup.server.stopNow() }
+        let (server, sandbox, port) = (setup.server, setup.sandbox, setup.port)
         server.failNext(path: "/.well-known/oauth-protected-resource", status: 200,
                         body: #"{"resource":"x","authorization_servers":["http://evil.example"]}"#)
-        let result = try await login(sandbox, port: port).finish()
+        let result = try await setup.login().finish()
         #expect(result.status == 1)
         #expect(result.stderr.contains("must use https"))
-        try await server.stop()
     }
 }

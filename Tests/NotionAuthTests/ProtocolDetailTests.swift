@@ -8,15 +8,15 @@ import Testing
 /// person notices (dates, messages, pipes).
 @Suite struct ProtocolDetailTests {
     @Test func basicClientAuthenticationFormEncodesTheIdAndSecretFirst() async throws {
-        let setup = try await LoginBrowserTests.setUp()
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
         setup.server.registerClient(id: "urn:client:1", secret: "s3cret value+%&", redirectURIs: [setup.redirectURI])
         let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "20", "--client-id", "urn:client:1", "--client-secret-stdin"], stdin: "s3cret value+%&")
-        _ = try await Browserless.request(try #require(try await setup.server.authorizeLikeABrowser(url: try await running.printedURL()).location))
+        try await running.approveInBrowser(at: setup.server)
         let result = try await running.finish()
         #expect(result.status == 0, "\(result.stderr)")
         let header = try #require(setup.server.lastRequest(path: "/v1/oauth/token")?.headers["authorization"])
         #expect(header == "Basic " + Data("urn%3Aclient%3A1:s3cret+value%2B%25%26".utf8).base64EncodedString())
-        try await setup.server.stop()
     }
 
     @Test(arguments: ["2f1e1c2b-7a52-4c83-9d2f-3c1e0b9a8d7e", "secret_AbCdEf0123456789xyzXYZ", "ntn_123_abc-DEF.ghi~"])
@@ -43,31 +43,31 @@ import Testing
     }
 
     @Test func aTokenAnswerOf200WithAnErrorIsReportedWithItsCode() async throws {
-        let setup = try await LoginBrowserTests.setUp()
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
         setup.server.failNext(path: "/v1/oauth/token", status: 200, body: #"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#, headers: [("Content-Type", "application/json")])
-        let running = try LoginBrowserTests().login(setup)
-        _ = try await Browserless.request(try #require(try await setup.server.authorizeLikeABrowser(url: try await running.printedURL()).location))
+        let running = try setup.login()
+        try await running.approveInBrowser(at: setup.server)
         let result = try await running.finish()
         #expect(result.status != 0)
         #expect(result.stderr.contains("The code passed is incorrect or expired. (bad_verification_code)"))
         #expect(!result.stderr.contains("without an access token"))
-        try await setup.server.stop()
     }
 
     @Test func aFormEncodedErrorDescriptionIsDecodedBeforeItIsShown() async throws {
-        let setup = try await LoginBrowserTests.setUp()
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
         setup.server.failNext(path: "/v1/oauth/token", status: 400, body: "error=invalid_grant&error_description=The+code+has+expired%21+Start+again.", headers: [("Content-Type", "application/x-www-form-urlencoded")])
-        let running = try LoginBrowserTests().login(setup)
-        _ = try await Browserless.request(try #require(try await setup.server.authorizeLikeABrowser(url: try await running.printedURL()).location))
+        let running = try setup.login()
+        try await running.approveInBrowser(at: setup.server)
         let result = try await running.finish()
         #expect(result.status == 4)
         #expect(result.stderr.contains("The code has expired! Start again. (invalid_grant)"), "\(result.stderr)")
-        try await setup.server.stop()
     }
 
     /// Stores `connection` directly, as a hand-made or damaged vault would hold it.
     static func store(_ sandbox: Sandbox, _ records: [String: Connection]) async throws {
-        let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+        let vault = await sandbox.vault()
         try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
             for (name, connection) in records { contents.records[name] = connection.fields.bytes }
         }
@@ -125,7 +125,7 @@ import Testing
 
     @Test func vaultVerifyParsesClientRecordsToo() async throws {
         let sandbox = try Sandbox()
-        let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+        let vault = await sandbox.vault()
         try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
             contents.records[ClientCredentials.recordName(provider: "notion")] = ClientCredentials(provider: "other", clientID: "c", clientSecret: "s").fields.bytes
         }

@@ -1,3 +1,4 @@
+@testable import NotionFakes
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -74,5 +75,18 @@ final class RunningLogin: @unchecked Sendable {
     func finish(timeoutSeconds: Double = 30) async throws -> RunResult {
         try await Binary.wait(started.process, timeoutSeconds: timeoutSeconds)
         return Binary.collect(started)
+    }
+}
+
+extension RunningLogin {
+    /// Plays the browser: opens `url` (by default the one the login printed) at the fake's
+    /// consent screen and delivers the redirect it answers with to the login's callback
+    /// listener. Returns the page the listener served.
+    @discardableResult
+    func approveInBrowser(at server: some FakeServer, url: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Browserless.Page {
+        let consentURL: String
+        if let url { consentURL = url } else { consentURL = try await printedURL() }
+        let consent = try await server.authorizeLikeABrowser(url: consentURL)
+        return try await Browserless.request(try #require(consent.location, "no redirect from the consent screen (\(consent.status))", sourceLocation: sourceLocation))
     }
 }
