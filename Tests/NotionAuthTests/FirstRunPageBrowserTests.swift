@@ -31,12 +31,11 @@ import Testing
     func firstRunPageInHeadlessChromiumLogsIn() async throws {
         let setup = try await BrowserLoginSetup.start()
         defer { setup.server.stopNow() }
-        let (server, sandbox, port, redirectURI) = (setup.server, setup.sandbox, setup.port, setup.redirectURI)
-        let origin = "http://127.0.0.1:\(port)"
+        let origin = "http://127.0.0.1:\(setup.port)"
         var running: RunningLogin?
         do {
             // No client credentials: the login serves the first-run page and prints its URL.
-            let login = try RunningLogin(sandbox, ["login", "notion", "--no-browser", "--port", String(port), "--timeout", "60"], stdin: nil)
+            let login = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "60"], stdin: nil)
             running = login
             let url = try await login.printedURL()
             #expect(url == origin + "/")
@@ -47,15 +46,15 @@ import Testing
                 #expect(Self.isPNG(form))
                 try Self.keep(form, as: "first-run-form.png")
                 let source = try await browser.pageSource()
-                #expect(source.contains(redirectURI))
-                #expect(try await browser.text(of: try await browser.findElement(css: "#redirect_uri")) == redirectURI)
+                #expect(source.contains(setup.redirectURI))
+                #expect(try await browser.text(of: try await browser.findElement(css: "#redirect_uri")) == setup.redirectURI)
 
                 try await browser.type("client-1", into: try await browser.findElement(css: "#client_id"))
                 try await browser.type("s3cret-value", into: try await browser.findElement(css: "#client_secret"))
                 try await browser.click(try await browser.findElement(css: "#submit"))
 
                 // POST / → 303 to the fake authorize → 302 to the callback → success page.
-                let landed = try await browser.waitForURL(timeoutSeconds: 20) { $0.hasPrefix(redirectURI) }
+                let landed = try await browser.waitForURL(timeoutSeconds: 20) { $0.hasPrefix(setup.redirectURI) }
                 #expect(landed.contains("code="))
                 let heading = try await browser.text(of: try await browser.findElement(css: "h1#result"))
                 #expect(heading == "Logged in to Notion")
@@ -73,13 +72,13 @@ import Testing
             #expect(result.stderr.contains("Logged in to Notion (workspace Fake Workspace)"))
             #expect(!result.stderr.contains("s3cret-value"))
             // The browser took the whole trip: the fake saw the authorize and the token exchange.
-            #expect(server.requestCount(path: "/v1/oauth/authorize") == 1)
-            #expect(server.requestCount(path: "/v1/oauth/token") == 1)
+            #expect(setup.server.requestCount(path: "/v1/oauth/authorize") == 1)
+            #expect(setup.server.requestCount(path: "/v1/oauth/token") == 1)
 
-            let status = try await sandbox.run(["get", "notion", "--field", "status"])
+            let status = try await setup.sandbox.run(["get", "notion", "--field", "status"])
             #expect(status.status == 0, "\(status.stderr)")
             #expect(status.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "connected")
-            let vault = await sandbox.vault()
+            let vault = await setup.sandbox.vault()
             let client = try #require(try vault.open().clientCredentials(provider: "notion"))
             #expect(client.clientID == "client-1")
             #expect(client.clientSecret == "s3cret-value")

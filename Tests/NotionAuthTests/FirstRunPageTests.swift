@@ -111,7 +111,8 @@ import Testing
         #expect(second != first)
         let submitted = try #require(Self.post(setup.port, "client_id=client-1&client_secret=s3cret-value&csrf_token=\(second)", host: host, origin: origin))
         #expect(submitted.status == 303)
-        try await running.approveInBrowser(at: setup.server, url: try #require(submitted.header("Location").first))
+        let consentURL = try #require(submitted.header("Location").first)
+        try await running.approveInBrowser(at: setup.server, url: consentURL)
         #expect(try await running.finish().status == 0)
     }
 
@@ -143,7 +144,8 @@ import Testing
 
         let submitted = try #require(Self.post(port, "client_id=client-1&client_secret=s3cret-value&csrf_token=\(token)", host: "127.0.0.1:\(port)", origin: "http://127.0.0.1:\(port)"))
         #expect(submitted.status == 303)
-        try await running.approveInBrowser(at: setup.server, url: try #require(submitted.header("Location").first))
+        let consentURL = try #require(submitted.header("Location").first)
+        try await running.approveInBrowser(at: setup.server, url: consentURL)
         #expect(try await running.finish().status == 0)
     }
 

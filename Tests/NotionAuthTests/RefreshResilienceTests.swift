@@ -74,34 +74,32 @@ import Testing
     @Test func aLostRefreshAnswerIsAskedForAgainWithThePreviousRefreshToken() async throws {
         let setup = try await MCPLoginSetup.loggedIn()
         defer { setup.server.stopNow() }
-        let (server, sandbox) = (setup.server, setup.sandbox)
-        server.setPreviousRefreshTokenGrace(true)
-        let before = try await sandbox.storedConnection(provider: "notion-mcp")
-        server.dropNextAnswer(path: "/token")
-        let result = try await sandbox.run(["get", "notion-mcp", "--field", "access_token"])
+        setup.server.setPreviousRefreshTokenGrace(true)
+        let before = try await setup.sandbox.storedConnection(provider: "notion-mcp")
+        setup.server.dropNextAnswer(path: "/token")
+        let result = try await setup.sandbox.run(["get", "notion-mcp", "--field", "access_token"])
         #expect(result.status == 0, "\(result.stderr)")
         let token = result.stdout.trimmingCharacters(in: .newlines)
         #expect(token != before["access_token"]?.stringValue)
-        #expect(server.isActive(token: token))
-        let refreshes = server.requests(path: "/token").filter { $0.formBody["grant_type"] == "refresh_token" }
+        #expect(setup.server.isActive(token: token))
+        let refreshes = setup.server.requests(path: "/token").filter { $0.formBody["grant_type"] == "refresh_token" }
         #expect(refreshes.count == 2)
         #expect(refreshes.allSatisfy { $0.formBody["refresh_token"] == before["refresh_token"]?.stringValue })
         // The pair kept is the one from the retry, and it refreshes normally later.
-        try await sandbox.makeDue(provider: "notion-mcp")
-        let later = try await sandbox.run(["get", "notion-mcp", "--field", "access_token"])
+        try await setup.sandbox.makeDue(provider: "notion-mcp")
+        let later = try await setup.sandbox.run(["get", "notion-mcp", "--field", "access_token"])
         #expect(later.status == 0, "\(later.stderr)")
-        #expect(server.isActive(token: later.stdout.trimmingCharacters(in: .newlines)))
+        #expect(setup.server.isActive(token: later.stdout.trimmingCharacters(in: .newlines)))
     }
 
     @Test func aLostAnswerThatTheServerWillNotRepeatEndsInRevokedOnlyAfterTheRetry() async throws {
         let setup = try await MCPLoginSetup.loggedIn()
         defer { setup.server.stopNow() }
-        let (server, sandbox) = (setup.server, setup.sandbox)
-        server.dropNextAnswer(path: "/token")
-        let result = try await sandbox.run(["get", "notion-mcp", "--field", "access_token"])
+        setup.server.dropNextAnswer(path: "/token")
+        let result = try await setup.sandbox.run(["get", "notion-mcp", "--field", "access_token"])
         #expect(result.status == 4)
         #expect(result.stderr.contains("revoked"))
-        #expect(server.refreshRequestCount() == 2)
+        #expect(setup.server.refreshRequestCount() == 2)
     }
 
     @Test func aDueTokenWhoseClientIsGoneIsHandedOutWithAWarning() async throws {

@@ -162,3 +162,18 @@ enum Shell {
         guard process.terminationStatus == 0 else { throw NotionauthError.failure("`\(command)` exited \(process.terminationStatus)") }
     }
 }
+
+extension Sandbox {
+    /// `login notion --with-token --no-verify` in-process: a connection without any server.
+    func loginWithToken(_ token: String, connection: String = "default") async -> RunResult {
+        await runInProcess(["login", "notion", "--with-token", "--no-verify", "--connection", connection], stdin: token + "\n")
+    }
+
+    /// Writes records straight into the vault, as a hand-made or damaged vault would hold them.
+    func storeRecords(_ records: [String: Connection]) async throws {
+        let vault = await vault()
+        try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
+            for (name, connection) in records { contents.records[name] = connection.fields.bytes }
+        }
+    }
+}

@@ -258,4 +258,71 @@ import Testing
         #expect(!html.contains("<script>alert"))
         #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;"))
     }
+
+    @Test func aTokenAnswerWithControlCharactersIsRefusedAndNeverPrinted() async throws {
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
+        setup.server.failNext(path: "/v1/oauth/token", status: 200, body: #"{"access_token":"ntn_leak\u0001me","token_type":"bearer","bot_id":"b","workspace_id":"w"}"#, headers: [("Content-Type", "application/json")])
+        let running = try setup.login()
+        try await running.approveInBrowser(at: setup.server)
+        let result = try await running.finish()
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("unusable access_token"))
+        #expect(!result.stderr.contains("ntn_leak"))
+        #expect(try await setup.sandbox.run(["get", "notion", "--field", "status"]).stdout == "not_connected\n")
+    }
+
+    @Test func aCallbackErrorDescriptionIsShownWithoutControlCharacters() async throws {
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
+        let running = try setup.login()
+        let url = try await running.printedURL()
+        let state = try #require(URLComponents(string: url)?.queryItems?.first { $0.name == "state" }?.value)
+        let hostile = "access_denied&error_description=" + URLEncoding.component("no\u{1B}[2J\nerror: forged")
+        _ = try await Browserless.request("\(setup.redirectURI)?state=\(URLEncoding.component(state))&error=\(hostile)")
+        let result = try await running.finish()
+        #expect(result.status == 4)
+        #expect(!result.stderr.contains("\u{1B}[2J"))
+        #expect(!result.stderr.contains("\nerror: forged"))
+    }
+
+    @Test func basicClientAuthenticationFormEncodesTheIdAndSecretFirst() async throws {
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
+        setup.server.registerClient(id: "urn:client:1", secret: "s3cret value+%&", redirectURIs: [setup.redirectURI])
+        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "20", "--client-id", "urn:client:1", "--client-secret-stdin"], stdin: "s3cret value+%&")
+        try await running.approveInBrowser(at: setup.server)
+        let result = try await running.finish()
+        #expect(result.status == 0, "\(result.stderr)")
+        let header = try #require(setup.server.lastRequest(path: "/v1/oauth/token")?.headers["authorization"])
+        #expect(header == "Basic " + Data("urn%3Aclient%3A1:s3cret+value%2B%25%26".utf8).base64EncodedString())
+    }
+
+    @Test(arguments: ["2f1e1c2b-7a52-4c83-9d2f-3c1e0b9a8d7e", "secret_AbCdEf0123456789xyzXYZ", "ntn_123_abc-DEF.ghi~"])
+    func notionsOwnIdsAndSecretsAreUnchangedByTheEncoding(value: String) {
+        #expect(URLEncoding.formComponent(value) == value)
+    }
+
+    @Test func aTokenAnswerOf200WithAnErrorIsReportedWithItsCode() async throws {
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
+        setup.server.failNext(path: "/v1/oauth/token", status: 200, body: #"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#, headers: [("Content-Type", "application/json")])
+        let running = try setup.login()
+        try await running.approveInBrowser(at: setup.server)
+        let result = try await running.finish()
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("The code passed is incorrect or expired. (bad_verification_code)"))
+        #expect(!result.stderr.contains("without an access token"))
+    }
+
+    @Test func aFormEncodedErrorDescriptionIsDecodedBeforeItIsShown() async throws {
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
+        setup.server.failNext(path: "/v1/oauth/token", status: 400, body: "error=invalid_grant&error_description=The+code+has+expired%21+Start+again.", headers: [("Content-Type", "application/x-www-form-urlencoded")])
+        let running = try setup.login()
+        try await running.approveInBrowser(at: setup.server)
+        let result = try await running.finish()
+        #expect(result.status == 4)
+        #expect(result.stderr.contains("The code has expired! Start again. (invalid_grant)"), "\(result.stderr)")
+    }
 }

@@ -91,4 +91,18 @@ import Testing
         #expect(missing.status == 4)
         #expect(missing.stderr == "error: not logged in to notion (connection 'work'); run `notionauth login notion --connection work`\n")
     }
+
+    @Test func aTimeBeyondTheCalendarIsPrintedAsUnixSecondsNotANonsenseDate() async throws {
+        let sandbox = try Sandbox()
+        var connection = Connection(provider: "notion", name: "default", kind: .token, accessToken: "ntn_x", obtainedAt: .max)
+        connection.expiresAt = .min
+        try await sandbox.storeRecords([connection.recordName: connection])
+        let result = await sandbox.runInProcess(["get", "notion", "--field", "obtained_at"])
+        #expect(result.stdout == "@9223372036854775807\n")
+        #expect(Timestamp.iso8601(1_790_000_000) == "2026-09-21T14:13:20Z")
+        #expect(Timestamp.iso8601(.min) == "@-9223372036854775808")
+        #expect(Timestamp.relative(.max, now: -10) == "@9223372036854775807")
+        let list = await sandbox.runInProcess(["list"])
+        #expect(list.status == 0, "\(list.stderr)")
+    }
 }

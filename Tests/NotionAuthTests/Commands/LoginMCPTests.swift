@@ -8,90 +8,85 @@ import Testing
     @Test func registersOnceAuthorizesWithPKCEAndStoresAnAbsoluteExpiry() async throws {
         let setup = try await MCPLoginSetup.start()
         defer { setup.server.stopNow() }
-        let (server, sandbox, port) = (setup.server, setup.sandbox, setup.port)
         let before = Int64(Date().timeIntervalSince1970)
         let running = try setup.login()
         let url = try await running.printedURL()
-        #expect(url.hasPrefix(server.baseURL + "/authorize?"))
+        #expect(url.hasPrefix(setup.server.baseURL + "/authorize?"))
         let query = Dictionary(uniqueKeysWithValues: URLComponents(string: url)!.queryItems!.map { ($0.name, $0.value ?? "") })
         #expect(query["code_challenge_method"] == "S256")
         #expect(query["code_challenge"]?.count == 43)
-        #expect(query["resource"] == server.resourceURL)
+        #expect(query["resource"] == setup.server.resourceURL)
         #expect(query["scope"] == "default")
-        #expect(query["redirect_uri"] == "http://127.0.0.1:\(port)/auth/callback/oauth")
-        #expect(server.registrationCount() == 1)
+        #expect(query["redirect_uri"] == "http://127.0.0.1:\(setup.port)/auth/callback/oauth")
+        #expect(setup.server.registrationCount() == 1)
 
-        #expect(try await running.approveInBrowser(at: server, url: url).status == 200)
+        #expect(try await running.approveInBrowser(at: setup.server, url: url).status == 200)
         let result = try await running.finish()
         #expect(result.status == 0, "\(result.stderr)")
 
-        let token = try #require(server.lastRequest(path: "/token"))
+        let token = try #require(setup.server.lastRequest(path: "/token"))
         #expect(token.headers["content-type"]?.hasPrefix("application/x-www-form-urlencoded") == true)
         #expect(token.headers["authorization"] == nil, "a public client sends no Basic header")
         let form = String(decoding: token.body, as: UTF8.self)
         #expect(form.contains("code_verifier="))
         #expect(form.contains("grant_type=authorization_code"))
 
-        let json = try JSONValue.parse(Array(try await sandbox.run(["get", "notion-mcp", "--json"]).stdout.utf8))
+        let json = try JSONValue.parse(Array(try await setup.sandbox.run(["get", "notion-mcp", "--json"]).stdout.utf8))
         let expiresAt = try #require(json["connection"]?["expires_at"]?.stringValue)
         #expect(expiresAt.hasSuffix("Z"))
-        let status = try await sandbox.run(["get", "notion-mcp", "--field", "status"])
+        let status = try await setup.sandbox.run(["get", "notion-mcp", "--field", "status"])
         #expect(status.stdout == "connected\n")
-        let exported = try await sandbox.run(["export", "notion-mcp"])
+        let exported = try await setup.sandbox.run(["export", "notion-mcp"])
         #expect(exported.stdout.hasPrefix("export NOTION_MCP_ACCESS_TOKEN='"))
         _ = before
 
         // A second login reuses the stored registration.
         let again = try setup.login(extra: ["--force"])
-        try await again.approveInBrowser(at: server)
+        try await again.approveInBrowser(at: setup.server)
         #expect(try await again.finish().status == 0)
-        #expect(server.registrationCount() == 1)
+        #expect(setup.server.registrationCount() == 1)
     }
 
     @Test func fallsBackToOpenIDDiscoveryWhenRFC8414IsMissing() async throws {
         let setup = try await MCPLoginSetup.start()
         defer { setup.server.stopNow() }
-        let (server, sandbox, port) = (setup.server, setup.sandbox, setup.port)
-        server.setServeRFC8414(false)
+        setup.server.setServeRFC8414(false)
         let running = try setup.login()
-        try await running.approveInBrowser(at: server)
+        try await running.approveInBrowser(at: setup.server)
         #expect(try await running.finish().status == 0)
-        #expect(server.requestCount(path: "/.well-known/openid-configuration") == 1)
+        #expect(setup.server.requestCount(path: "/.well-known/openid-configuration") == 1)
     }
 
     @Test func aNewPortRegistersANewClientAndResetClientForgetsTheOld() async throws {
         let setup = try await MCPLoginSetup.start()
         defer { setup.server.stopNow() }
-        let (server, sandbox, port) = (setup.server, setup.sandbox, setup.port)
         let first = try setup.login()
-        try await first.approveInBrowser(at: server)
+        try await first.approveInBrowser(at: setup.server)
         #expect(try await first.finish().status == 0)
         let otherPort = try Browserless.freePort()
         let second = try setup.login(port: otherPort, extra: ["--force"])
-        try await second.approveInBrowser(at: server)
+        try await second.approveInBrowser(at: setup.server)
         #expect(try await second.finish().status == 0)
-        #expect(server.registrationCount() == 2)
+        #expect(setup.server.registrationCount() == 2)
         let third = try setup.login(port: otherPort, extra: ["--force", "--reset-client"])
-        try await third.approveInBrowser(at: server)
+        try await third.approveInBrowser(at: setup.server)
         #expect(try await third.finish().status == 0)
-        #expect(server.registrationCount() == 3)
+        #expect(setup.server.registrationCount() == 3)
     }
 
     @Test func deniedConsentExits4() async throws {
         let setup = try await MCPLoginSetup.start()
         defer { setup.server.stopNow() }
-        let (server, sandbox, port) = (setup.server, setup.sandbox, setup.port)
-        server.setDenyConsent(true)
+        setup.server.setDenyConsent(true)
         let running = try setup.login()
-        try await running.approveInBrowser(at: server)
+        try await running.approveInBrowser(at: setup.server)
         #expect(try await running.finish().status == 4)
     }
 
     @Test func discoveredEndpointsMustBeHTTPSOrLoopback() async throws {
         let setup = try await MCPLoginSetup.start()
         defer { setup.server.stopNow() }
-        let (server, sandbox, port) = (setup.server, setup.sandbox, setup.port)
-        server.failNext(path: "/.well-known/oauth-protected-resource", status: 200,
+        setup.server.failNext(path: "/.well-known/oauth-protected-resource", status: 200,
                         body: #"{"resource":"x","authorization_servers":["http://evil.example"]}"#)
         let result = try await setup.login().finish()
         #expect(result.status == 1)

@@ -85,4 +85,18 @@ import Testing
         #expect(!result.stderr.contains("ntn_secret_value_never_shown"))
         #expect(!(try await sandbox.run(["list"]).stdout.contains("ntn_secret_value_never_shown")))
     }
+
+    @Test(arguments: ["ntn_secret\u{01}part", "ntn_secret\u{7F}part", "ntn_secret\u{85}part", "ntn_secret\r\nX-Injected: 1"])
+    func aPastedTokenWithControlCharactersIsRefusedWithoutRepeatingIt(token: String) async throws {
+        let server = try await FakeNotionServer.start()
+        defer { server.stopNow() }
+        let sandbox = try Sandbox()
+        try sandbox.pointNotion(at: server.baseURL)
+        let result = try await sandbox.run(["login", "notion", "--with-token"], stdin: token)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("control characters"))
+        #expect(!result.stderr.contains("ntn_secret"))
+        #expect(!result.stderr.contains("Bearer"))
+        #expect(server.requestCount(path: "/v1/users/me") == 0)
+    }
 }
