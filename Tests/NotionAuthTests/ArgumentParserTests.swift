@@ -67,7 +67,7 @@ import Testing
         }
     }
 
-    @Test func helpOnEveryCommand() throws {
+    @Test func dashHAndHelpOnEveryCommandAskForItsHelp() throws {
         for spec in CommandSpec.all {
             #expect(try ArgumentParser.parse([spec.name, "--help"]).command == .help(topic: spec.name))
             #expect(try ArgumentParser.parse([spec.name, "-h"]).command == .help(topic: spec.name))

@@ -317,7 +317,7 @@ private func usersMe(_ server: FakeNotionServer, token: String, version: String?
         }
     }
 
-    @Test func revokeAndIntrospect() async throws {
+    @Test func revokeEndsTheWholeGrantAndIntrospectionThenSaysInactive() async throws {
         try await withNotion { server in
             let tokens = try await exchange(server, code: try await notionCode(server)).json
             let access = try #require(tokens["access_token"] as? String)
@@ -344,7 +344,7 @@ private func usersMe(_ server: FakeNotionServer, token: String, version: String?
         }
     }
 
-    @Test func apiEndpointsAnswerLikeNotion() async throws {
+    @Test func searchMissingAndRestrictedPagesAnswerLikeNotion() async throws {
         try await withNotion { server in
             server.addInternalToken("ntn_internal", botID: "bot-1", workspaceName: nil)
             let headers = [("Authorization", "Bearer ntn_internal"), ("Notion-Version", notionVersion)]

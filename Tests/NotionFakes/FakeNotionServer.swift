@@ -62,6 +62,11 @@ final class FakeNotionServer: FakeServer {
         endpoints.state.withLockedValue { $0.tokenEndpointDelayMilliseconds = milliseconds }
     }
 
+    /// The `bot_id` every authorization of this client is answered with.
+    func botID(clientID: String) -> String? {
+        endpoints.state.withLockedValue { $0.clients[clientID]?.botID }
+    }
+
     /// Whether the token (internal, access or refresh) would be accepted now.
     func isActive(token: String) -> Bool {
         endpoints.state.withLockedValue { $0.tokens[token]?.isActive(at: Date()) ?? false }

@@ -27,7 +27,7 @@ import Testing
         #expect(result.stderr.isEmpty)
     }
 
-    @Test func statusFieldForEveryState() async throws {
+    @Test func statusFieldNamesEveryStateAndOnlyConnectedHandsOutAToken() async throws {
         let sandbox = try await loggedIn()
         #expect(await sandbox.runInProcess(["get", "notion", "--field", "status"]).stdout == "connected\n")
         #expect(await sandbox.runInProcess(["get", "notion", "--connection", "none", "--field", "status"]).stdout == "not_connected\n")

@@ -44,6 +44,7 @@ import Testing
         #expect(connection["workspace_icon"] == .string("🦊"))
         #expect(connection["refresh_token"]?.stringValue?.hasPrefix("nrt_") == true)
         #expect(connection["bot_id"]?.stringValue != nil)
+        #expect(connection["bot_id"]?.stringValue == setup.server.botID(clientID: "client-1"))
         #expect(connection["owner"]?["type"] == .string("user"))
         #expect(connection["client_id"] == .string("client-1"))
 
@@ -170,7 +171,7 @@ import Testing
         #expect(try await next.finish().status == 4)
     }
 
-    @Test func clientCredentialsFromTheEnvironment() async throws {
+    @Test func clientCredentialsFromTheEnvironmentNeedNoFlags() async throws {
         let setup = try await BrowserLoginSetup.start()
         defer { setup.server.stopNow() }
         let running = try setup.login(secret: nil, environment: ["NOTION_CLIENT_ID": "client-1", "NOTION_CLIENT_SECRET": "s3cret-value"])

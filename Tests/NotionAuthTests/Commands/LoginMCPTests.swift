@@ -22,6 +22,7 @@ import Testing
 
         #expect(try await running.approveInBrowser(at: setup.server, url: url).status == 200)
         let result = try await running.finish()
+        let after = Int64(Date().timeIntervalSince1970)
         #expect(result.status == 0, "\(result.stderr)")
 
         let token = try #require(setup.server.lastRequest(path: "/token"))
@@ -34,11 +35,13 @@ import Testing
         let json = try JSONValue.parse(Array(try await setup.sandbox.run(["get", "notion-mcp", "--json"]).stdout.utf8))
         let expiresAt = try #require(json["connection"]?["expires_at"]?.stringValue)
         #expect(expiresAt.hasSuffix("Z"))
+        // The fake's tokens live 3600 s: what is stored is the moment they end, not the lifetime.
+        let expiry = Int64(try #require(ISO8601DateFormatter().date(from: expiresAt)).timeIntervalSince1970)
+        #expect((before + 3600)...(after + 3600) ~= expiry, "expires_at \(expiresAt) is not now + expires_in")
         let status = try await setup.sandbox.run(["get", "notion-mcp", "--field", "status"])
         #expect(status.stdout == "connected\n")
         let exported = try await setup.sandbox.run(["export", "notion-mcp"])
         #expect(exported.stdout.hasPrefix("export NOTION_MCP_ACCESS_TOKEN='"))
-        _ = before
 
         // A second login reuses the stored registration.
         let again = try setup.login(extra: ["--force"])

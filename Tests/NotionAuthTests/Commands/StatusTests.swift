@@ -49,7 +49,7 @@ import Testing
         #expect(result.stdout.contains("unreachable"))
     }
 
-    @Test func statusChecksFilePermissions() async throws {
+    @Test func statusTellsHowToFixAVaultOthersCanRead() async throws {
         let sandbox = try Sandbox()
         #expect(try await sandbox.run(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_perm_check_token_abc").status == 0)
         chmod(sandbox.vaultPath, 0o644)
@@ -57,7 +57,7 @@ import Testing
         #expect(result.stderr.contains("chmod 600 \(sandbox.vaultPath)"))
     }
 
-    @Test func aFreshTokenWasObtainedJustNow() async throws {
+    @Test func aTokenObtainedThisSecondReadsJustNowNotIn0s() async throws {
         #expect(Timestamp.relative(1_790_000_000, now: 1_790_000_000) == "just now")
         #expect(Timestamp.relative(1_790_000_005, now: 1_790_000_000) == "in 5s")
         #expect(Timestamp.relative(1_789_999_995, now: 1_790_000_000) == "5s ago")

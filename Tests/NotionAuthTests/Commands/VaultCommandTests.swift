@@ -31,7 +31,7 @@ import Testing
         #expect(await sandbox.runInProcess(["get", "notion", "--field", "access_token"]).stdout == "ntn_test_token_0123456789abcdef\n")
     }
 
-    @Test func passphraseFromAFileDescriptor() async throws {
+    @Test func aPassphraseReadFromNOTIONAUTH_PASSPHRASE_FDOpensTheVault() async throws {
         let sandbox = try Sandbox()
         #expect(await sandbox.loginWithToken(Self.token).status == 0)
         #expect(await sandbox.runInProcess(["vault", "passphrase"], environment: ["NOTIONAUTH_PASSPHRASE": "from fd"]).status == 0)
@@ -41,7 +41,7 @@ import Testing
         #expect(result.stdout == "ntn_test_token_0123456789abcdef\n")
     }
 
-    @Test func verifyDecryptsEveryRecord() async throws {
+    @Test func vaultVerifyDecryptsEveryRecordAndSaysHowMany() async throws {
         let sandbox = try Sandbox()
         #expect(await sandbox.loginWithToken(Self.token, connection: "a").status == 0)
         #expect(await sandbox.loginWithToken(Self.token, connection: "b").status == 0)
