@@ -18,9 +18,7 @@ import Testing
         defer { try? Shell.run("umount '\(sandbox.config)'") }
         try sandbox.pointNotion(at: setup.server.baseURL)
         setup.server.setAccessTokenLifetime(seconds: 120)
-        let running = try setup.login()
-        try await running.approveInBrowser(at: setup.server)
-        #expect(try await running.finish().status == 0)
+        #expect(try await setup.login().completeInBrowser(at: setup.server).status == 0)
         try await sandbox.makeDue(provider: "notion")
         let before = try await sandbox.storedConnection(provider: "notion")
 

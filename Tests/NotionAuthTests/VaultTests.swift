@@ -3,11 +3,9 @@ import Testing
 @testable import NotionAuthKit
 
 @Suite struct VaultTests {
-    static let token = "ntn_test_token_0123456789abcdef"
-
     @Test func filesAre0600InA0700Directory() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token).status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         func mode(_ path: String) throws -> Int {
             (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as! NSNumber).intValue
         }
@@ -27,7 +25,7 @@ import Testing
 
     @Test func anyFlippedByteMakesGetExitWith5AndLeavesTheFileAlone() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token).status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         let original = try Data(contentsOf: URL(fileURLWithPath: sandbox.vaultPath))
         for offset in 0..<original.count {
             var tampered = original
@@ -38,14 +36,14 @@ import Testing
             #expect(result.stdout.isEmpty)
             #expect(result.stderr.contains("cannot open the vault"))
             // A write attempt on a damaged vault must fail too, not replace it.
-            #expect(await sandbox.loginWithToken(Self.token, connection: "other").status == 5)
+            #expect(await sandbox.loginWithToken(connection: "other").status == 5)
             #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.vaultPath)) == tampered)
         }
     }
 
     @Test func emptyAndGarbageFilesAreErrorsNeverAnEmptyVault() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token).status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         for contents in [Data(), Data("hello".utf8), Data(repeating: 0, count: 500)] {
             try contents.write(to: URL(fileURLWithPath: sandbox.vaultPath))
             let result = await sandbox.runInProcess(["list"])
@@ -56,7 +54,7 @@ import Testing
 
     @Test func wrongKeyIsExit5() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token).status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         let result = await sandbox.runInProcess(["get", "notion"], environment: ["NOTIONAUTH_VAULT_KEY": Data(repeating: 9, count: 32).base64EncodedString()])
         #expect(result.status == 5)
         #expect(result.stderr.contains("NOTIONAUTH_VAULT_KEY does not open it"))
@@ -67,7 +65,7 @@ import Testing
 
     @Test func looseKeyFilePermissionsAreRefused() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token).status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         for mode in [0o640, 0o604, 0o644] {
             chmod(sandbox.keyPath, mode_t(mode))
             let result = await sandbox.runInProcess(["get", "notion"])
@@ -80,7 +78,7 @@ import Testing
 
     @Test func missingKeyFileIsExit5WithTheRemedy() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token).status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         try FileManager.default.removeItem(atPath: sandbox.keyPath)
         let result = await sandbox.runInProcess(["get", "notion"])
         #expect(result.status == 5)
@@ -100,17 +98,17 @@ import Testing
 
     @Test func aCrashedWriterLeavesTheOldVaultReadable() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token).status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         // A writer that died after writing its temp file but before the rename.
         try Data("half-written".utf8).write(to: URL(fileURLWithPath: sandbox.config + "/.vault.tmp-AbCdEf"))
         #expect(await sandbox.runInProcess(["get", "notion", "--field", "access_token"]).status == 0)
-        #expect(await sandbox.loginWithToken(Self.token, connection: "second").status == 0)
+        #expect(await sandbox.loginWithToken(connection: "second").status == 0)
         #expect(await sandbox.runInProcess(["get", "notion", "--connection", "second", "--field", "status"]).stdout == "connected\n")
     }
 
     @Test func writersKilledAtRandomMomentsNeverDamageTheVault() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token, connection: "keep").status == 0)
+        #expect(await sandbox.loginWithToken(connection: "keep").status == 0)
         var completed: [String] = ["keep"]
         for round in 0..<40 {
             let name = "c\(round)"
@@ -129,7 +127,7 @@ import Testing
 
     @Test func concurrentWritersAllLand() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token).status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         let count = 20
         let processes = try (0..<count).map { i in
             try sandbox.start(["login", "notion", "--with-token", "--no-verify", "--connection", "w\(i)"], stdin: "ntn_concurrent_token_\(i)_abcdef")
@@ -152,7 +150,7 @@ import Testing
 
     @Test func aVaultReachedThroughASymlinkIsWrittenWhereItPoints() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token, connection: "one").status == 0)
+        #expect(await sandbox.loginWithToken(connection: "one").status == 0)
         let link = sandbox.root + "/link"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: sandbox.vaultPath)
         #expect(await sandbox.runInProcess(["--vault", link, "login", "notion", "--with-token", "--no-verify", "--connection", "two"], stdin: "ntn_through_the_link_abcdef").status == 0)

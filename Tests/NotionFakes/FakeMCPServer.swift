@@ -3,22 +3,9 @@ import Foundation
 /// A stand-in for Notion's hosted MCP server's OAuth side (mcp.notion.com): discovery, dynamic
 /// client registration, PKCE-only authorization and form-encoded token requests. Its base URL
 /// is also the issuer.
-final class FakeMCPServer: FakeServer {
-    let http: FakeHTTPServer
-    private let endpoints: MCPEndpoints
+typealias FakeMCPServer = FakeServer<MCPEndpoints>
 
-    var tokenPath: String { MCPEndpoints.tokenPath }
-
-    private init(http: FakeHTTPServer, endpoints: MCPEndpoints) {
-        self.http = http
-        self.endpoints = endpoints
-    }
-
-    static func start() async throws -> FakeMCPServer {
-        let endpoints = MCPEndpoints()
-        return FakeMCPServer(http: try await FakeHTTPServer.start(endpoints: endpoints), endpoints: endpoints)
-    }
-
+extension FakeServer where Endpoints == MCPEndpoints {
     /// The protected resource's URL, which authorize requests must name in `resource`.
     var resourceURL: String { http.baseURL + "/mcp" }
 

@@ -6,22 +6,9 @@ import Foundation
 /// There is one fake workspace ("Fake Workspace") and one fake owner user; each registered
 /// client is one public integration whose `bot_id` stays the same across authorizations,
 /// as Notion's does for the same workspace.
-final class FakeNotionServer: FakeServer {
-    let http: FakeHTTPServer
-    private let endpoints: NotionEndpoints
+typealias FakeNotionServer = FakeServer<NotionEndpoints>
 
-    var tokenPath: String { NotionEndpoints.tokenPath }
-
-    private init(http: FakeHTTPServer, endpoints: NotionEndpoints) {
-        self.http = http
-        self.endpoints = endpoints
-    }
-
-    static func start() async throws -> FakeNotionServer {
-        let endpoints = NotionEndpoints()
-        return FakeNotionServer(http: try await FakeHTTPServer.start(endpoints: endpoints), endpoints: endpoints)
-    }
-
+extension FakeServer where Endpoints == NotionEndpoints {
     /// Registers a public integration; registering the same id again replaces its secret and redirect URIs.
     func registerClient(id: String, secret: String, redirectURIs: [String]) {
         endpoints.state.withLockedValue { state in

@@ -1,16 +1,25 @@
 import AsyncHTTPClient
 import Foundation
 
-/// What every fake server offers a test, whatever it imitates: its address, stopping, the
-/// requests it received, injected failures and a browser's first hop. A fake provides its
-/// `http` server; the rest comes from here.
-protocol FakeServer: Sendable {
-    var http: FakeHTTPServer { get }
-    /// Where refresh requests go, for `refreshRequestCount()`.
-    var tokenPath: String { get }
-}
+/// A fake server as a test holds it: what every fake offers, whatever it imitates (its
+/// address, stopping, the requests it received, injected failures, a browser's first hop),
+/// over the endpoints that make it Notion or Notion MCP. What is particular to one of them
+/// lives in its own extension: `FakeNotionServer` and `FakeMCPServer`.
+final class FakeServer<Endpoints: FakeEndpoints>: Sendable {
+    let http: FakeHTTPServer
+    let endpoints: Endpoints
 
-extension FakeServer {
+    private init(http: FakeHTTPServer, endpoints: Endpoints) {
+        self.http = http
+        self.endpoints = endpoints
+    }
+
+    /// Starts listening on a port of its own on 127.0.0.1.
+    static func start() async throws -> FakeServer<Endpoints> {
+        let endpoints = Endpoints()
+        return FakeServer(http: try await FakeHTTPServer.start(endpoints: endpoints), endpoints: endpoints)
+    }
+
     var port: Int { http.port }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
@@ -53,7 +62,7 @@ extension FakeServer {
 
     /// Token endpoint requests with `grant_type` `refresh_token`, including rejected ones.
     func refreshRequestCount() -> Int {
-        requests(path: tokenPath).filter { $0.grantType == "refresh_token" }.count
+        requests(path: Endpoints.tokenPath).filter { $0.grantType == "refresh_token" }.count
     }
 
     /// GETs `url` without following redirects, as a browser's first hop would, and returns the

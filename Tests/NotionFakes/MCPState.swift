@@ -13,7 +13,7 @@ struct MCPState {
         var used = false
     }
 
-    struct Token {
+    struct Token: FakeToken {
         enum Kind { case access, refresh }
         var kind: Kind
         var clientID: String
@@ -24,10 +24,6 @@ struct MCPState {
         var partner: String?
         /// A refresh token rotated away while the grace was on: usable once more.
         var successor: String?
-
-        func isActive(at now: Date) -> Bool {
-            !revoked && (expiresAt.map { now < $0 } ?? true)
-        }
     }
 
     var clients: [String: Client] = [:]

@@ -19,10 +19,10 @@ final class NotionEndpoints: FakeEndpoints {
                 return authorize(request, &state)
             case Self.tokenPath:
                 guard request.method == "POST" else { return .methodNotAllowed("POST") }
-                return token(request, &state)
+                return whenAuthenticated(request, &state) { token(clientID: $0, body: $1, &$2) }
             case "/v1/oauth/revoke", "/v1/oauth/introspect":
                 guard request.method == "POST" else { return .methodNotAllowed("POST") }
-                return revokeOrIntrospect(request, &state)
+                return whenAuthenticated(request, &state) { revokeOrIntrospect(request, clientID: $0, body: $1, &$2) }
             case let path where path.hasPrefix("/v1/"):
                 return api(request, &state)
             default:
@@ -68,6 +68,19 @@ final class NotionEndpoints: FakeEndpoints {
         return .redirect(to: FormCoding.appendingQuery(to: redirectURI, [("code", code), ("state", query["state"])]))
     }
 
+    /// Hands a request that passes `authenticatedJSON` to `handle`; any other gets the answer its failed check gives.
+    private func whenAuthenticated(
+        _ request: RecordedRequest, _ state: inout NotionState,
+        _ handle: (_ clientID: String, _ body: [String: Any], _ state: inout NotionState) -> FakeResponse
+    ) -> FakeResponse {
+        do {
+            let (clientID, body) = try authenticatedJSON(request, state)
+            return handle(clientID, body, &state)
+        } catch {
+            return error.response
+        }
+    }
+
     /// Checks shared by every endpoint that takes client credentials: Basic auth, a JSON body and Notion-Version.
     private func authenticatedJSON(_ request: RecordedRequest, _ state: NotionState) throws(FakeResponseError)
         -> (clientID: String, body: [String: Any])
@@ -95,14 +108,7 @@ final class NotionEndpoints: FakeEndpoints {
         return (clientID, body)
     }
 
-    private func token(_ request: RecordedRequest, _ state: inout NotionState) -> FakeResponse {
-        let clientID: String
-        let body: [String: Any]
-        do {
-            (clientID, body) = try authenticatedJSON(request, state)
-        } catch {
-            return error.response
-        }
+    private func token(clientID: String, body: [String: Any], _ state: inout NotionState) -> FakeResponse {
         switch body["grant_type"] as? String {
         case "authorization_code":
             return exchangeCode(body, clientID: clientID, &state)
@@ -189,14 +195,9 @@ final class NotionEndpoints: FakeEndpoints {
         return .json(200, response, headers: [("Cache-Control", "no-store")])
     }
 
-    private func revokeOrIntrospect(_ request: RecordedRequest, _ state: inout NotionState) -> FakeResponse {
-        let clientID: String
-        let body: [String: Any]
-        do {
-            (clientID, body) = try authenticatedJSON(request, state)
-        } catch {
-            return error.response
-        }
+    private func revokeOrIntrospect(_ request: RecordedRequest, clientID: String, body: [String: Any], _ state: inout NotionState)
+        -> FakeResponse
+    {
         guard let token = body["token"] as? String else {
             return .notionError(400, "invalid_request", "body.token should be defined.")
         }

@@ -16,7 +16,7 @@ struct NotionState {
         var used = false
     }
 
-    struct Token {
+    struct Token: FakeToken {
         enum Kind { case access, refresh, integration }
         var kind: Kind
         var clientID: String?
@@ -30,10 +30,6 @@ struct NotionState {
         var revoked = false
         /// For a refresh token: the access token issued with it, which rotation retires too.
         var partner: String?
-
-        func isActive(at now: Date) -> Bool {
-            !revoked && (expiresAt.map { now < $0 } ?? true)
-        }
     }
 
     var clients: [String: Client] = [:]

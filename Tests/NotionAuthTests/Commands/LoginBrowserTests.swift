@@ -217,9 +217,7 @@ import Testing
     @Test func resetClientForgetsStoredCredentials() async throws {
         let setup = try await BrowserLoginSetup.start()
         defer { setup.server.stopNow() }
-        let running = try setup.login()
-        try await running.approveInBrowser(at: setup.server)
-        #expect(try await running.finish().status == 0)
+        #expect(try await setup.login().completeInBrowser(at: setup.server).status == 0)
         // Without --force too: forgetting the client means logging in again.
         let reset = try setup.login(extra: ["--reset-client", "--timeout", "1"], secret: nil)
         #expect(try await reset.printedURL() == "http://127.0.0.1:\(setup.port)/")

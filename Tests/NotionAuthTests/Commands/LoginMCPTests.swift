@@ -44,9 +44,7 @@ import Testing
         #expect(exported.stdout.hasPrefix("export NOTION_MCP_ACCESS_TOKEN='"))
 
         // A second login reuses the stored registration.
-        let again = try setup.login(extra: ["--force"])
-        try await again.approveInBrowser(at: setup.server)
-        #expect(try await again.finish().status == 0)
+        #expect(try await setup.login(extra: ["--force"]).completeInBrowser(at: setup.server).status == 0)
         #expect(setup.server.registrationCount() == 1)
     }
 
@@ -54,26 +52,18 @@ import Testing
         let setup = try await MCPLoginSetup.start()
         defer { setup.server.stopNow() }
         setup.server.setServeRFC8414(false)
-        let running = try setup.login()
-        try await running.approveInBrowser(at: setup.server)
-        #expect(try await running.finish().status == 0)
+        #expect(try await setup.login().completeInBrowser(at: setup.server).status == 0)
         #expect(setup.server.requestCount(path: "/.well-known/openid-configuration") == 1)
     }
 
     @Test func aNewPortRegistersANewClientAndResetClientForgetsTheOld() async throws {
         let setup = try await MCPLoginSetup.start()
         defer { setup.server.stopNow() }
-        let first = try setup.login()
-        try await first.approveInBrowser(at: setup.server)
-        #expect(try await first.finish().status == 0)
+        #expect(try await setup.login().completeInBrowser(at: setup.server).status == 0)
         let otherPort = try Browserless.freePort()
-        let second = try setup.login(port: otherPort, extra: ["--force"])
-        try await second.approveInBrowser(at: setup.server)
-        #expect(try await second.finish().status == 0)
+        #expect(try await setup.login(port: otherPort, extra: ["--force"]).completeInBrowser(at: setup.server).status == 0)
         #expect(setup.server.registrationCount() == 2)
-        let third = try setup.login(port: otherPort, extra: ["--force", "--reset-client"])
-        try await third.approveInBrowser(at: setup.server)
-        #expect(try await third.finish().status == 0)
+        #expect(try await setup.login(port: otherPort, extra: ["--force", "--reset-client"]).completeInBrowser(at: setup.server).status == 0)
         #expect(setup.server.registrationCount() == 3)
     }
 
@@ -81,9 +71,7 @@ import Testing
         let setup = try await MCPLoginSetup.start()
         defer { setup.server.stopNow() }
         setup.server.setDenyConsent(true)
-        let running = try setup.login()
-        try await running.approveInBrowser(at: setup.server)
-        #expect(try await running.finish().status == 4)
+        #expect(try await setup.login().completeInBrowser(at: setup.server).status == 4)
     }
 
     @Test func discoveredEndpointsMustBeHTTPSOrLoopback() async throws {

@@ -5,11 +5,9 @@ import Testing
 
 /// `vault`: its status, `passphrase`, `keyfile` and `verify`.
 @Suite struct VaultCommandTests {
-    static let token = "ntn_test_token_0123456789abcdef"
-
     @Test func passphraseProtectionRoundTripsAndFailsFastWithoutASource() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token).status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         let pass = ["NOTIONAUTH_PASSPHRASE": "hunter2 but longer"]
         #expect(await sandbox.runInProcess(["vault", "passphrase"], environment: pass).status == 0)
         #expect(!FileManager.default.fileExists(atPath: sandbox.keyPath))
@@ -19,7 +17,7 @@ import Testing
         #expect(json["vault"]?["protection"] == .string("passphrase"))
         #expect(json["vault"]?["kdf"] == .string("argon2id13"))
 
-        #expect(await sandbox.runInProcess(["get", "notion", "--field", "access_token"], environment: pass).stdout == "ntn_test_token_0123456789abcdef\n")
+        #expect(await sandbox.runInProcess(["get", "notion", "--field", "access_token"], environment: pass).stdout == Sandbox.testToken + "\n")
         let wrong = await sandbox.runInProcess(["get", "notion"], environment: ["NOTIONAUTH_PASSPHRASE": "nope"])
         #expect(wrong.status == 5)
         let none = await sandbox.runInProcess(["get", "notion"])
@@ -28,23 +26,23 @@ import Testing
 
         #expect(await sandbox.runInProcess(["vault", "keyfile"], environment: pass).status == 0)
         #expect(FileManager.default.fileExists(atPath: sandbox.keyPath))
-        #expect(await sandbox.runInProcess(["get", "notion", "--field", "access_token"]).stdout == "ntn_test_token_0123456789abcdef\n")
+        #expect(await sandbox.runInProcess(["get", "notion", "--field", "access_token"]).stdout == Sandbox.testToken + "\n")
     }
 
     @Test func aPassphraseReadFromNOTIONAUTH_PASSPHRASE_FDOpensTheVault() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token).status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         #expect(await sandbox.runInProcess(["vault", "passphrase"], environment: ["NOTIONAUTH_PASSPHRASE": "from fd"]).status == 0)
         // The real binary, with the passphrase on descriptor 0 of the child.
         let result = try await sandbox.run(["get", "notion", "--field", "access_token"], stdin: "from fd\n", environment: ["NOTIONAUTH_PASSPHRASE_FD": "0"])
         #expect(result.status == 0)
-        #expect(result.stdout == "ntn_test_token_0123456789abcdef\n")
+        #expect(result.stdout == Sandbox.testToken + "\n")
     }
 
     @Test func vaultVerifyDecryptsEveryRecordAndSaysHowMany() async throws {
         let sandbox = try Sandbox()
-        #expect(await sandbox.loginWithToken(Self.token, connection: "a").status == 0)
-        #expect(await sandbox.loginWithToken(Self.token, connection: "b").status == 0)
+        #expect(await sandbox.loginWithToken(connection: "a").status == 0)
+        #expect(await sandbox.loginWithToken(connection: "b").status == 0)
         let result = await sandbox.runInProcess(["vault", "verify"])
         #expect(result.status == 0)
         #expect(result.stderr.contains("2 records"))

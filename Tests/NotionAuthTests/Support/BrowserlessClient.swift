@@ -83,10 +83,16 @@ extension RunningLogin {
     /// consent screen and delivers the redirect it answers with to the login's callback
     /// listener. Returns the page the listener served.
     @discardableResult
-    func approveInBrowser(at server: some FakeServer, url: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Browserless.Page {
+    func approveInBrowser<Endpoints>(at server: FakeServer<Endpoints>, url: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Browserless.Page {
         let consentURL: String
         if let url { consentURL = url } else { consentURL = try await printedURL() }
         let consent = try await server.authorizeLikeABrowser(url: consentURL)
         return try await Browserless.request(try #require(consent.location, "no redirect from the consent screen (\(consent.status))", sourceLocation: sourceLocation))
+    }
+
+    /// Approves in the browser, then waits for the login to end.
+    func completeInBrowser<Endpoints>(at server: FakeServer<Endpoints>, sourceLocation: SourceLocation = #_sourceLocation) async throws -> RunResult {
+        try await approveInBrowser(at: server, sourceLocation: sourceLocation)
+        return try await finish()
     }
 }

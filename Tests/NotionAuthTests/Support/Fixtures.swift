@@ -164,8 +164,11 @@ enum Shell {
 }
 
 extension Sandbox {
+    /// The token `loginWithToken` stores unless told otherwise.
+    static let testToken = "ntn_test_token_0123456789abcdef"
+
     /// `login notion --with-token --no-verify` in-process: a connection without any server.
-    func loginWithToken(_ token: String, connection: String = "default") async -> RunResult {
+    func loginWithToken(_ token: String = testToken, connection: String = "default") async -> RunResult {
         await runInProcess(["login", "notion", "--with-token", "--no-verify", "--connection", connection], stdin: token + "\n")
     }
 
