@@ -38,16 +38,6 @@ import Testing
         #expect(mcp.oauth?.clientAuth == ProviderDefinition.ClientAuth.none)
     }
 
-    @Test func overrideFileWinsOverTheBundledDefinitionAndListSaysSo() async throws {
-        let sandbox = try Sandbox()
-        let original = await sandbox.runInProcess(["inspect", "notion"])
-        try sandbox.writeProvider("notion", original.stdout.replacingOccurrences(of: "https://api.notion.com\"", with: "http://127.0.0.1:9\""))
-        let inspected = await sandbox.runInProcess(["inspect", "notion"])
-        #expect(inspected.stdout.contains("\"base_url\" : \"http://127.0.0.1:9\""))
-        let list = await sandbox.runInProcess(["list"])
-        #expect(list.stdout.contains("notion      override"))
-    }
-
     @Test func userFileAddsAProvider() async throws {
         let sandbox = try Sandbox()
         let json = try String(contentsOfFile: Self.providersDirectory + "/notion.json", encoding: .utf8)

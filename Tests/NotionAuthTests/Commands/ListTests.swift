@@ -1,4 +1,3 @@
-@testable import NotionFakes
 import Foundation
 import Testing
 @testable import NotionAuthKit
@@ -22,5 +21,15 @@ import Testing
         let full = try await Binary.run("/bin/sh", ["-c", #""$0" list > /dev/full"#, Binary.notionauth], environment: sandbox.environment, directory: sandbox.root)
         #expect(full.status == 1)
         #expect(full.stderr.contains("cannot write"))
+    }
+
+    @Test func overrideFileWinsOverTheBundledDefinitionAndListSaysSo() async throws {
+        let sandbox = try Sandbox()
+        let original = await sandbox.runInProcess(["inspect", "notion"])
+        try sandbox.writeProvider("notion", original.stdout.replacingOccurrences(of: "https://api.notion.com\"", with: "http://127.0.0.1:9\""))
+        let inspected = await sandbox.runInProcess(["inspect", "notion"])
+        #expect(inspected.stdout.contains("\"base_url\" : \"http://127.0.0.1:9\""))
+        let list = await sandbox.runInProcess(["list"])
+        #expect(list.stdout.contains("notion      override"))
     }
 }

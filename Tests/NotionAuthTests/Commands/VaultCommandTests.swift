@@ -1,4 +1,3 @@
-@testable import NotionFakes
 import Foundation
 import Testing
 @testable import NotionAuthKit
