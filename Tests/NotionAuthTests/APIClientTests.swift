@@ -17,7 +17,7 @@ import Testing
     @Test func rateLimitsAreWaitedOutAsRetryAfterSaysBoundedAndThreeTimesAtMost() async throws {
         let server = try await FakeNotionServer.start()
         let sandbox = try Sandbox()
-        try LoginWithTokenTests.pointNotion(at: server, in: sandbox)
+        try sandbox.pointNotion(at: server.baseURL)
         server.addInternalToken("ntn_api_client_token_0001", botID: "bot-1", workspaceName: "Acme")
         #expect(try await sandbox.run(["login", "notion", "--with-token"], stdin: "ntn_api_client_token_0001").status == 0)
         for retryAfter in ["2", "3600", "soon", "1"] {

@@ -71,7 +71,7 @@ import Testing
         }
     }
 
-    @Test func helpOnEveryCommand() throws {
+    @Test func dashHAndHelpOnEveryCommandAskForItsHelp() throws {
         for spec in CommandSpec.all {
             #expect((try ArgumentParser.parse([spec.name, "--help"]).command as? HelpCommand)?.topic == spec.name)
             #expect((try ArgumentParser.parse([spec.name, "-h"]).command as? HelpCommand)?.topic == spec.name)

@@ -6,7 +6,7 @@ import Testing
 
 /// The exit status table of notionauth(1), checked through the real binary.
 @Suite struct ExitStatusTests {
-    @Test func everyDocumentedExitStatus() async throws {
+    @Test func everyDocumentedExitStatusIsWhatTheBinaryReturns() async throws {
         let sandbox = try Sandbox()
         #expect(try await sandbox.run(["--version"]).status == 0)
         #expect(try await sandbox.run(["get", "notion", "--bogus"]).status == 2)

@@ -58,25 +58,15 @@ private func form(_ fields: [(String, String)]) -> String {
 
 private func withNotion(_ body: (FakeNotionServer) async throws -> Void) async throws {
     let server = try await FakeNotionServer.start()
+    defer { server.stopNow() }
     server.registerClient(id: clientID, secret: clientSecret, redirectURIs: [redirectURI])
-    do {
-        try await body(server)
-    } catch {
-        try await server.stop()
-        throw error
-    }
-    try await server.stop()
+    try await body(server)
 }
 
 private func withMCP(_ body: (FakeMCPServer) async throws -> Void) async throws {
     let server = try await FakeMCPServer.start()
-    do {
-        try await body(server)
-    } catch {
-        try await server.stop()
-        throw error
-    }
-    try await server.stop()
+    defer { server.stopNow() }
+    try await body(server)
 }
 
 private func notionAuthorizeURL(_ server: FakeNotionServer, state: String = "st", extra: String = "") -> String {
@@ -327,7 +317,7 @@ private func usersMe(_ server: FakeNotionServer, token: String, version: String?
         }
     }
 
-    @Test func revokeAndIntrospect() async throws {
+    @Test func revokeEndsTheWholeGrantAndIntrospectionThenSaysInactive() async throws {
         try await withNotion { server in
             let tokens = try await exchange(server, code: try await notionCode(server)).json
             let access = try #require(tokens["access_token"] as? String)
@@ -354,7 +344,7 @@ private func usersMe(_ server: FakeNotionServer, token: String, version: String?
         }
     }
 
-    @Test func apiEndpointsAnswerLikeNotion() async throws {
+    @Test func searchMissingAndRestrictedPagesAnswerLikeNotion() async throws {
         try await withNotion { server in
             server.addInternalToken("ntn_internal", botID: "bot-1", workspaceName: nil)
             let headers = [("Authorization", "Bearer ntn_internal"), ("Notion-Version", notionVersion)]

@@ -31,18 +31,13 @@ import Testing
 
     @Test(.timeLimit(.minutes(2)))
     func firstRunPageInHeadlessChromiumLogsIn() async throws {
-        let server = try await FakeNotionServer.start()
-        let sandbox = try Sandbox()
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
+        let origin = "http://127.0.0.1:\(setup.port)"
         var running: RunningLogin?
         do {
-            try LoginWithTokenTests.pointNotion(at: server, in: sandbox)
-            let port = try Browserless.freePort()
-            let origin = "http://127.0.0.1:\(port)"
-            let redirectURI = origin + "/auth/callback/oauth"
-            server.registerClient(id: "client-1", secret: "s3cret-value", redirectURIs: [redirectURI])
-
             // No client credentials: the login serves the first-run page and prints its URL.
-            let login = try RunningLogin(sandbox, ["login", "notion", "--no-browser", "--port", String(port), "--timeout", "60"], stdin: nil)
+            let login = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "60"], stdin: nil)
             running = login
             let url = try await login.printedURL()
             #expect(url == origin + "/")
@@ -53,15 +48,15 @@ import Testing
                 #expect(Self.isPNG(form))
                 try Self.keep(form, as: "first-run-form.png")
                 let source = try await browser.pageSource()
-                #expect(source.contains(redirectURI))
-                #expect(try await browser.text(of: try await browser.findElement(css: "#redirect_uri")) == redirectURI)
+                #expect(source.contains(setup.redirectURI))
+                #expect(try await browser.text(of: try await browser.findElement(css: "#redirect_uri")) == setup.redirectURI)
 
                 try await browser.type("client-1", into: try await browser.findElement(css: "#client_id"))
                 try await browser.type("s3cret-value", into: try await browser.findElement(css: "#client_secret"))
                 try await browser.click(try await browser.findElement(css: "#submit"))
 
                 // POST / → 303 to the fake authorize → 302 to the callback → success page.
-                let landed = try await browser.waitForURL(timeoutSeconds: 20) { $0.hasPrefix(redirectURI) }
+                let landed = try await browser.waitForURL(timeoutSeconds: 20) { $0.hasPrefix(setup.redirectURI) }
                 #expect(landed.contains("code="))
                 let heading = try await browser.text(of: try await browser.findElement(css: "h1#result"))
                 #expect(heading == "Logged in to Notion")
@@ -79,14 +74,14 @@ import Testing
             #expect(result.stderr.contains("Logged in to Notion (workspace Fake Workspace)"))
             #expect(!result.stderr.contains("s3cret-value"))
             // The browser took the whole trip: the fake saw the authorize and the token exchange.
-            #expect(server.requestCount(path: "/v1/oauth/authorize") == 1)
-            #expect(server.requestCount(path: "/v1/oauth/token") == 1)
+            #expect(setup.server.requestCount(path: "/v1/oauth/authorize") == 1)
+            #expect(setup.server.requestCount(path: "/v1/oauth/token") == 1)
 
-            let status = try await sandbox.run(["get", "notion", "--field", "status"])
+            let status = try await setup.sandbox.run(["get", "notion", "--field", "status"])
             #expect(status.status == 0, "\(status.stderr)")
             #expect(status.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "connected")
-            let stored = Session(context: await contextFor(sandbox), global: GlobalOptions())
-            let client = try #require(try stored.vault.open().clientCredentials(provider: "notion"))
+            let vault = await setup.sandbox.vault()
+            let client = try #require(try vault.open().clientCredentials(provider: "notion"))
             #expect(client.clientID == "client-1")
             #expect(client.clientSecret == "s3cret-value")
         } catch {
@@ -94,9 +89,7 @@ import Testing
                 Issue.record("login stderr: \(running?.stderr ?? "")")
                 process.terminate()
             }
-            try? await server.stop()
             throw error
         }
-        try await server.stop()
     }
 }

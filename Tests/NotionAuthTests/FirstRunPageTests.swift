@@ -19,7 +19,7 @@ import Testing
     /// Sends `request` as it is (any Host, or none) and reads the whole answer; the
     /// listener closes every connection after one response.
     static func exchange(_ port: Int, _ request: String) -> Response? {
-        guard let fd = CallbackListenerHostileInputTests.connectToLoopback(port) else { return nil }
+        guard let fd = Loopback.connect(port) else { return nil }
         defer { close(fd) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -62,19 +62,13 @@ import Testing
         return try #require(csrfToken(in: page.body), "no form: \(page.status) \(page.body)")
     }
 
-    /// Consent at the fake Notion, then the callback, as the browser would after a 303 from the form.
-    static func finish(_ setup: LoginBrowserTests.Setup, from redirect: Response) async throws {
-        let consentURL = try #require(redirect.header("Location").first)
-        let callback = try #require(try await setup.server.authorizeLikeABrowser(url: consentURL).location)
-        _ = try await Browserless.request(callback)
-    }
-
     /// The attack from issue 9: once the person has submitted the form, a local process
     /// fetches `/` again, reuses the token and posts its own client without an Origin header,
     /// to read `state` from the redirect. Both are refused, and the login goes on with the
     /// person's client.
     @Test func afterTheFormIsSubmittedAnotherLocalProcessCannotTakeTheLoginOver() async throws {
-        let setup = try await LoginBrowserTests.setUp()
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
         setup.server.registerClient(id: "attacker-client", secret: "attacker-secret", redirectURIs: [setup.redirectURI])
         let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "30"])
         let url = try await running.printedURL()
@@ -94,21 +88,21 @@ import Testing
         #expect(hijack.header("Location").isEmpty, "the redirect (with this login's state) went to the attacker")
         #expect(running.started.process.isRunning)
 
-        _ = try await Browserless.request(try #require(try await setup.server.authorizeLikeABrowser(url: consentURL).location))
+        try await running.approveInBrowser(at: setup.server, url: consentURL)
         let result = try await running.finish()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(url == "http://\(host)/")
-        let stored = Session(context: await contextFor(setup.sandbox), global: GlobalOptions())
-        #expect(try stored.vault.open().clientCredentials(provider: "notion")?.clientID == "client-1")
+        let vault = await setup.sandbox.vault()
+        #expect(try vault.open().clientCredentials(provider: "notion")?.clientID == "client-1")
         let exchange = try #require(setup.server.lastRequest(path: "/v1/oauth/token"))
         #expect(exchange.headers["authorization"] == "Basic " + Data("client-1:s3cret-value".utf8).base64EncodedString())
-        try await setup.server.stop()
     }
 
     /// A form token is good for one submission, even one refused for a missing field;
     /// reloading the page gives a new one.
     @Test func aFormTokenIsSpentByTheSubmissionThatUsesIt() async throws {
-        let setup = try await LoginBrowserTests.setUp()
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
         let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "30"])
         _ = try await running.printedURL()
         let host = "127.0.0.1:\(setup.port)", origin = "http://127.0.0.1:\(setup.port)"
@@ -119,16 +113,17 @@ import Testing
         #expect(second != first)
         let submitted = try #require(Self.post(setup.port, "client_id=client-1&client_secret=s3cret-value&csrf_token=\(second)", host: host, origin: origin))
         #expect(submitted.status == 303)
-        try await Self.finish(setup, from: submitted)
+        let consentURL = try #require(submitted.header("Location").first)
+        try await running.approveInBrowser(at: setup.server, url: consentURL)
         #expect(try await running.finish().status == 0)
-        try await setup.server.stop()
     }
 
     /// DNS rebinding: a page from another site whose name now resolves to 127.0.0.1 sends
     /// its own name in Host. The form and the callback answer only to the listener's own
     /// address (and `localhost`); the login keeps waiting.
     @Test func requestsForAnotherHostAreRefused() async throws {
-        let setup = try await LoginBrowserTests.setUp()
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
         let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "30"])
         _ = try await running.printedURL()
         let port = setup.port
@@ -151,14 +146,15 @@ import Testing
 
         let submitted = try #require(Self.post(port, "client_id=client-1&client_secret=s3cret-value&csrf_token=\(token)", host: "127.0.0.1:\(port)", origin: "http://127.0.0.1:\(port)"))
         #expect(submitted.status == 303)
-        try await Self.finish(setup, from: submitted)
+        let consentURL = try #require(submitted.header("Location").first)
+        try await running.approveInBrowser(at: setup.server, url: consentURL)
         #expect(try await running.finish().status == 0)
-        try await setup.server.stop()
     }
 
     /// Every answer tells the browser not to guess its content type.
     @Test func everyResponseSaysNosniff() async throws {
-        let setup = try await LoginBrowserTests.setUp()
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
         let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "30"])
         _ = try await running.printedURL()
         let port = setup.port, host = "127.0.0.1:\(setup.port)"
@@ -185,13 +181,13 @@ import Testing
         #expect(success.status == 200)
         #expect(success.header("X-Content-Type-Options") == ["nosniff"], "success page")
         #expect(try await running.finish().status == 0)
-        try await setup.server.stop()
     }
 
     /// A provider's error comes back form-encoded: '+' is a space and %XX a byte, in the
     /// terminal and on the page.
     @Test func anErrorDescriptionIsFormDecoded() async throws {
-        let setup = try await LoginBrowserTests.setUp()
+        let setup = try await BrowserLoginSetup.start()
+        defer { setup.server.stopNow() }
         let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "30", "--client-id", "client-1", "--client-secret-stdin"], stdin: "s3cret-value")
         let url = try await running.printedURL()
         let state = try #require(URLComponents(string: url)?.queryItems?.first { $0.name == "state" }?.value)
@@ -201,6 +197,5 @@ import Testing
         let result = try await running.finish()
         #expect(result.status == 4)
         #expect(result.stderr.contains("(access_denied: The user said no!)"), "\(result.stderr)")
-        try await setup.server.stop()
     }
 }

@@ -46,8 +46,8 @@ import Testing
         #expect(limits.soft == "0" && limits.hard == "0", "core file size limits: \(limits)")
 
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let blocked = try #require(RunSignalTests.mask("SigBlk", in: status))
-        try #require(blocked & RunSignalTests.bit(signal) == 0, "signal \(signal) is blocked in notionauth, so it would never arrive")
+        let blocked = try #require(SignalMask.parse("SigBlk", in: status))
+        try #require(blocked & SignalMask.bit(signal) == 0, "signal \(signal) is blocked in notionauth, so it would never arrive")
         kill(pid, signal)
         try await Binary.wait(started.process, timeoutSeconds: 10)
         #expect(started.process.terminationReason == .uncaughtSignal)

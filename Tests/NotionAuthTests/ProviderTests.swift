@@ -40,40 +40,6 @@ import Testing
         #expect(mcp.oauth?.clientAuth == ProviderDefinition.ClientAuth.none)
     }
 
-    @Test func overrideFileWinsOverTheBundledDefinitionAndListSaysSo() async throws {
-        let sandbox = try Sandbox()
-        let original = await sandbox.runInProcess(["inspect", "notion"])
-        try sandbox.writeProvider("notion", original.stdout.replacingOccurrences(of: "https://api.notion.com\"", with: "http://127.0.0.1:9\""))
-        let inspected = await sandbox.runInProcess(["inspect", "notion"])
-        #expect(inspected.stdout.contains("\"base_url\" : \"http://127.0.0.1:9\""))
-        let list = await sandbox.runInProcess(["list"])
-        #expect(list.stdout.contains("notion      override"))
-    }
-
-    @Test func inspectOutputIsAnOverrideThatChangesNothing() async throws {
-        let sandbox = try Sandbox()
-        let inspected = await sandbox.runInProcess(["inspect", "notion"])
-        #expect(inspected.status == 0)
-        #expect(inspected.stderr.isEmpty)
-        try sandbox.writeProvider("notion", inspected.stdout)
-        let registry = ProviderRegistry(overridesDirectory: sandbox.providersDirectory)
-        let overridden = try registry.resolve(name: "notion")
-        #expect(overridden.source == .override)
-        #expect(overridden.warnings.isEmpty)
-        #expect(overridden.definition == (try ProviderRegistry(overridesDirectory: "/nonexistent").resolve(name: "notion").definition))
-    }
-
-    @Test func inspectRedirectedStraightIntoTheOverrideFileWorks() async throws {
-        let sandbox = try Sandbox()
-        try FileManager.default.createDirectory(atPath: sandbox.providersDirectory, withIntermediateDirectories: true)
-        let path = sandbox.providersDirectory + "/notion.json"
-        let result = try await Binary.run("/bin/sh", ["-c", "\"$0\" inspect notion > \"$1\"", Binary.notionauth, path], environment: sandbox.environment, directory: sandbox.root)
-        #expect(result.status == 0, "\(result.stderr)")
-        let overridden = try ProviderRegistry(overridesDirectory: sandbox.providersDirectory).resolve(name: "notion")
-        #expect(overridden.source == .override)
-        #expect(overridden.definition == (try ProviderRegistry(overridesDirectory: "/nonexistent").resolve(name: "notion").definition))
-    }
-
     @Test func userFileAddsAProvider() async throws {
         let sandbox = try Sandbox()
         let json = try String(contentsOfFile: Self.providersDirectory + "/notion.json", encoding: .utf8)
@@ -143,5 +109,23 @@ import Testing
         let result = await sandbox.runInProcess(["get", "notoin"])
         #expect(result.status == 3)
         #expect(result.stderr == "error: no provider 'notoin'; did you mean 'notion'? run `notionauth list` to see the providers\n")
+    }
+
+    static func definition(versionHeader: String) throws -> ProviderDefinition {
+        let json = try String(contentsOfFile: Binary.repositoryRoot + "/providers/notion.json", encoding: .utf8)
+            .replacingOccurrences(of: "\"Notion-Version\"", with: "\"\(versionHeader)\"")
+        return try ProviderLoader.load(Array(json.utf8), file: "notion.json", expectedName: "notion").0
+    }
+
+    @Test func notionVersionVariablesSetOnlyANotionVersionHeader() async throws {
+        var context = await contextFor(try Sandbox())
+        context.environment["NOTION_VERSION"] = "2026-03-11"
+        let notion = ProviderAPI(definition: try Self.definition(versionHeader: "Notion-Version"), context: context)
+        #expect(notion.versionHeaders.map(\.1) == ["2026-03-11"])
+        let other = ProviderAPI(definition: try Self.definition(versionHeader: "X-GitHub-Api-Version"), context: context)
+        #expect(other.versionHeaders.map(\.0) == ["X-GitHub-Api-Version"])
+        #expect(other.versionHeaders.map(\.1) == ["2025-09-03"], "the definition's own default, not Notion's variable")
+        context.environment = ["NOTION_API_VERSION": "2022-06-28"]
+        #expect(ProviderAPI(definition: try Self.definition(versionHeader: "notion-version"), context: context).apiVersion == "2022-06-28")
     }
 }

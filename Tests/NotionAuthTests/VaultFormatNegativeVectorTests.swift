@@ -118,7 +118,7 @@ import Testing
 
     /// Each vector differs from a file that opens in one respect; the two base files, which
     /// the wrong-key, wrong-passphrase and key-encoding vectors read, open with the right key.
-    @Test func theBaseFilesOpen() throws {
+    @Test func theBaseFilesOfTheVectorsOpenWithTheRightKeyAndPassphrase() throws {
         let key = ManifestEntry(file: "valid", keyFile: "key", expect: .format)
         #expect(try Self.failureClass(of: try Self.bytes("valid"), entry: key) == nil)
         let passphrase = ManifestEntry(file: "wrong-passphrase", passphrase: NegativeVectors.passphrase, expect: .format)

@@ -26,7 +26,7 @@ import Testing
         try openBytes(bytes, key: key).mapValues { String(decoding: $0, as: UTF8.self) }
     }
 
-    @Test func roundTripsRecords() throws {
+    @Test func sealedRecordsOpenToTheSameNamesAndValues() throws {
         let file = Self.sealed([("b", "two"), ("a", "one"), ("empty", "")])
         #expect(try Self.open(file) == ["a": "one", "b": "two", "empty": ""])
     }

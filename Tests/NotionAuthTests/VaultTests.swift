@@ -5,13 +5,9 @@ import Testing
 @testable import NotionAuthCLI
 
 @Suite struct VaultTests {
-    func login(_ sandbox: Sandbox, _ connection: String, token: String = "ntn_test_token_0123456789abcdef") async -> RunResult {
-        await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify", "--connection", connection], stdin: token + "\n")
-    }
-
     @Test func filesAre0600InA0700Directory() async throws {
         let sandbox = try Sandbox()
-        #expect(await login(sandbox, "default").status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         func mode(_ path: String) throws -> Int {
             (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as! NSNumber).intValue
         }
@@ -23,7 +19,7 @@ import Testing
     @Test func theVaultHoldsNoPlaintextToken() async throws {
         let sandbox = try Sandbox()
         let token = "ntn_plaintext_should_not_appear_0001"
-        #expect(await login(sandbox, "default", token: token).status == 0)
+        #expect(await sandbox.loginWithToken(token).status == 0)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: sandbox.vaultPath))
         #expect(bytes.range(of: Data(token.utf8)) == nil)
         #expect(bytes.range(of: Data("notion".utf8)) == nil)
@@ -31,7 +27,7 @@ import Testing
 
     @Test func anyFlippedByteMakesGetExitWith5AndLeavesTheFileAlone() async throws {
         let sandbox = try Sandbox()
-        #expect(await login(sandbox, "default").status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         let original = try Data(contentsOf: URL(fileURLWithPath: sandbox.vaultPath))
         for offset in 0..<original.count {
             var tampered = original
@@ -42,14 +38,14 @@ import Testing
             #expect(result.stdout.isEmpty)
             #expect(result.stderr.contains("cannot open the vault"))
             // A write attempt on a damaged vault must fail too, not replace it.
-            #expect(await login(sandbox, "other").status == 5)
+            #expect(await sandbox.loginWithToken(connection: "other").status == 5)
             #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.vaultPath)) == tampered)
         }
     }
 
     @Test func emptyAndGarbageFilesAreErrorsNeverAnEmptyVault() async throws {
         let sandbox = try Sandbox()
-        #expect(await login(sandbox, "default").status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         for contents in [Data(), Data("hello".utf8), Data(repeating: 0, count: 500)] {
             try contents.write(to: URL(fileURLWithPath: sandbox.vaultPath))
             let result = await sandbox.runInProcess(["list"])
@@ -60,7 +56,7 @@ import Testing
 
     @Test func wrongKeyIsExit5() async throws {
         let sandbox = try Sandbox()
-        #expect(await login(sandbox, "default").status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         let result = await sandbox.runInProcess(["get", "notion"], environment: ["NOTIONAUTH_VAULT_KEY": Data(repeating: 9, count: 32).base64EncodedString()])
         #expect(result.status == 5)
         #expect(result.stderr.contains("NOTIONAUTH_VAULT_KEY does not open it"))
@@ -71,7 +67,7 @@ import Testing
 
     @Test func looseKeyFilePermissionsAreRefused() async throws {
         let sandbox = try Sandbox()
-        #expect(await login(sandbox, "default").status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         for mode in [0o640, 0o604, 0o644] {
             chmod(sandbox.keyPath, mode_t(mode))
             let result = await sandbox.runInProcess(["get", "notion"])
@@ -84,7 +80,7 @@ import Testing
 
     @Test func missingKeyFileIsExit5WithTheRemedy() async throws {
         let sandbox = try Sandbox()
-        #expect(await login(sandbox, "default").status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         try FileManager.default.removeItem(atPath: sandbox.keyPath)
         let result = await sandbox.runInProcess(["get", "notion"])
         #expect(result.status == 5)
@@ -102,53 +98,19 @@ import Testing
         #expect(await sandbox.runInProcess(["get", "notion"]).status == 5)
     }
 
-    @Test func passphraseProtectionRoundTripsAndFailsFastWithoutASource() async throws {
-        let sandbox = try Sandbox()
-        #expect(await login(sandbox, "default").status == 0)
-        let pass = ["NOTIONAUTH_PASSPHRASE": "hunter2 but longer"]
-        #expect(await sandbox.runInProcess(["vault", "passphrase"], environment: pass).status == 0)
-        #expect(!FileManager.default.fileExists(atPath: sandbox.keyPath))
-
-        let status = await sandbox.runInProcess(["--json", "vault"], environment: pass)
-        let json = try JSONValue.parse(Array(status.stdout.utf8))
-        #expect(json["vault"]?["protection"] == .string("passphrase"))
-        #expect(json["vault"]?["kdf"] == .string("argon2id13"))
-
-        #expect(await sandbox.runInProcess(["get", "notion", "--field", "access_token"], environment: pass).stdout == "ntn_test_token_0123456789abcdef\n")
-        let wrong = await sandbox.runInProcess(["get", "notion"], environment: ["NOTIONAUTH_PASSPHRASE": "nope"])
-        #expect(wrong.status == 5)
-        let none = await sandbox.runInProcess(["get", "notion"])
-        #expect(none.status == 5)
-        #expect(none.stderr.contains("NOTIONAUTH_PASSPHRASE"))
-
-        #expect(await sandbox.runInProcess(["vault", "keyfile"], environment: pass).status == 0)
-        #expect(FileManager.default.fileExists(atPath: sandbox.keyPath))
-        #expect(await sandbox.runInProcess(["get", "notion", "--field", "access_token"]).stdout == "ntn_test_token_0123456789abcdef\n")
-    }
-
-    @Test func passphraseFromAFileDescriptor() async throws {
-        let sandbox = try Sandbox()
-        #expect(await login(sandbox, "default").status == 0)
-        #expect(await sandbox.runInProcess(["vault", "passphrase"], environment: ["NOTIONAUTH_PASSPHRASE": "from fd"]).status == 0)
-        // The real binary, with the passphrase on descriptor 0 of the child.
-        let result = try await sandbox.run(["get", "notion", "--field", "access_token"], stdin: "from fd\n", environment: ["NOTIONAUTH_PASSPHRASE_FD": "0"])
-        #expect(result.status == 0)
-        #expect(result.stdout == "ntn_test_token_0123456789abcdef\n")
-    }
-
     @Test func aCrashedWriterLeavesTheOldVaultReadable() async throws {
         let sandbox = try Sandbox()
-        #expect(await login(sandbox, "default").status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         // A writer that died after writing its temp file but before the rename.
         try Data("half-written".utf8).write(to: URL(fileURLWithPath: sandbox.config + "/.vault.tmp-AbCdEf"))
         #expect(await sandbox.runInProcess(["get", "notion", "--field", "access_token"]).status == 0)
-        #expect(await login(sandbox, "second").status == 0)
+        #expect(await sandbox.loginWithToken(connection: "second").status == 0)
         #expect(await sandbox.runInProcess(["get", "notion", "--connection", "second", "--field", "status"]).stdout == "connected\n")
     }
 
     @Test func writersKilledAtRandomMomentsNeverDamageTheVault() async throws {
         let sandbox = try Sandbox()
-        #expect(await login(sandbox, "keep").status == 0)
+        #expect(await sandbox.loginWithToken(connection: "keep").status == 0)
         var completed: [String] = ["keep"]
         for round in 0..<40 {
             let name = "c\(round)"
@@ -167,7 +129,7 @@ import Testing
 
     @Test func concurrentWritersAllLand() async throws {
         let sandbox = try Sandbox()
-        #expect(await login(sandbox, "default").status == 0)
+        #expect(await sandbox.loginWithToken().status == 0)
         let count = 20
         let processes = try (0..<count).map { i in
             try sandbox.start(["login", "notion", "--with-token", "--no-verify", "--connection", "w\(i)"], stdin: "ntn_concurrent_token_\(i)_abcdef")
@@ -190,7 +152,7 @@ import Testing
 
     @Test func aVaultReachedThroughASymlinkIsWrittenWhereItPoints() async throws {
         let sandbox = try Sandbox()
-        #expect(await login(sandbox, "one").status == 0)
+        #expect(await sandbox.loginWithToken(connection: "one").status == 0)
         let link = sandbox.root + "/link"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: sandbox.vaultPath)
         #expect(await sandbox.runInProcess(["--vault", link, "login", "notion", "--with-token", "--no-verify", "--connection", "two"], stdin: "ntn_through_the_link_abcdef").status == 0)
@@ -198,12 +160,14 @@ import Testing
         #expect(await sandbox.runInProcess(["get", "notion", "--connection", "two", "--field", "status"]).stdout == "connected\n")
     }
 
-    @Test func verifyDecryptsEveryRecord() async throws {
+    @Test func aRecordWhoseFieldsNameAnotherConnectionIsRefusedByGetAndListAlike() async throws {
         let sandbox = try Sandbox()
-        #expect(await login(sandbox, "a").status == 0)
-        #expect(await login(sandbox, "b").status == 0)
-        let result = await sandbox.runInProcess(["vault", "verify"])
-        #expect(result.status == 0)
-        #expect(result.stderr.contains("2 records"))
+        let impostor = Connection(provider: "notion", name: "other", kind: .token, accessToken: "ntn_x", obtainedAt: 1_790_000_000)
+        try await sandbox.storeRecords([Connection.recordName(provider: "notion", connection: "work"): impostor])
+        for arguments in [["get", "notion", "--connection", "work"], ["list"], ["vault", "verify"]] {
+            let result = await sandbox.runInProcess(arguments)
+            #expect(result.status == 5, "\(arguments): \(result.stdout)\(result.stderr)")
+            #expect(result.stderr.contains("record 'connection/notion/work' holds the fields of 'connection/notion/other'"))
+        }
     }
 }

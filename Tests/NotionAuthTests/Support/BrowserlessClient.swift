@@ -1,3 +1,4 @@
+@testable import NotionFakes
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -80,5 +81,24 @@ final class RunningLogin: @unchecked Sendable {
     func finish(timeoutSeconds: Double = 30) async throws -> RunResult {
         try await Binary.wait(started.process, timeoutSeconds: timeoutSeconds)
         return Binary.collect(started)
+    }
+}
+
+extension RunningLogin {
+    /// Plays the browser: opens `url` (by default the one the login printed) at the fake's
+    /// consent screen and delivers the redirect it answers with to the login's callback
+    /// listener. Returns the page the listener served.
+    @discardableResult
+    func approveInBrowser<Endpoints>(at server: FakeServer<Endpoints>, url: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Browserless.Page {
+        let consentURL: String
+        if let url { consentURL = url } else { consentURL = try await printedURL() }
+        let consent = try await server.authorizeLikeABrowser(url: consentURL)
+        return try await Browserless.request(try #require(consent.location, "no redirect from the consent screen (\(consent.status))", sourceLocation: sourceLocation))
+    }
+
+    /// Approves in the browser, then waits for the login to end.
+    func completeInBrowser<Endpoints>(at server: FakeServer<Endpoints>, sourceLocation: SourceLocation = #_sourceLocation) async throws -> RunResult {
+        try await approveInBrowser(at: server, sourceLocation: sourceLocation)
+        return try await finish()
     }
 }

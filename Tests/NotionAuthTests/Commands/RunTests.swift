@@ -4,9 +4,10 @@ import Testing
 @testable import NotionAuthLogin
 @testable import NotionAuthCLI
 
-/// `run` with the real binary: signals sent to notionauth reach its child, notionauth ends
-/// with the child's status and leaves no orphan; the child starts clean.
-@Suite struct RunSignalTests {
+/// `run`: the child gets the tokens in its environment and nothing that opens the vault;
+/// signals sent to notionauth reach it, notionauth ends with its status and leaves no
+/// orphan; the child starts with default signal handling.
+@Suite struct RunTests {
     static func loggedIn() async throws -> Sandbox {
         let sandbox = try Sandbox()
         #expect(try await sandbox.run(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_run_signals_abcdefghij").status == 0)
@@ -48,23 +49,15 @@ import Testing
         _ = Binary.collect(started)
     }
 
-    /// Bits of a /proc/PID/status signal mask line ("SigIgn:\t0000000000001000").
-    static func mask(_ field: String, in status: String) -> UInt64? {
-        status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
-            .flatMap { UInt64($0.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces), radix: 16) }
-    }
-
-    static func bit(_ signal: Int32) -> UInt64 { 1 << UInt64(signal - 1) }
-
     /// Nothing that notionauth catches, ignores or holds back while it starts the child is
     /// ignored or blocked in the child.
     @Test func theChildStartsWithDefaultHandlingAndNothingBlocked() async throws {
         let sandbox = try await Self.loggedIn()
         let result = try await sandbox.run(["run", "--", "cat", "/proc/self/status"])
         #expect(result.status == 0, "\(result.stderr)")
-        let all = [SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGTERM, SIGWINCH].reduce(UInt64(0)) { $0 | Self.bit($1) }
-        let ignored = try #require(Self.mask("SigIgn", in: result.stdout))
-        let blocked = try #require(Self.mask("SigBlk", in: result.stdout))
+        let all = [SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGTERM, SIGWINCH].reduce(UInt64(0)) { $0 | SignalMask.bit($1) }
+        let ignored = try #require(SignalMask.parse("SigIgn", in: result.stdout))
+        let blocked = try #require(SignalMask.parse("SigBlk", in: result.stdout))
         #expect(ignored & all == 0, "ignored in the child: \(String(ignored, radix: 16))")
         #expect(blocked & all == 0, "blocked in the child: \(String(blocked, radix: 16))")
     }
@@ -75,9 +68,9 @@ import Testing
         let sandbox = try await Self.loggedIn()
         let result = try await Binary.run("/bin/sh", ["-c", #"trap '' HUP; exec "$0" run -- cat /proc/self/status"#, Binary.notionauth], environment: sandbox.environment, directory: sandbox.root)
         #expect(result.status == 0, "\(result.stderr)")
-        let ignored = try #require(Self.mask("SigIgn", in: result.stdout))
-        #expect(ignored & Self.bit(SIGHUP) != 0)
-        #expect(ignored & Self.bit(SIGUSR1) == 0)
+        let ignored = try #require(SignalMask.parse("SigIgn", in: result.stdout))
+        #expect(ignored & SignalMask.bit(SIGHUP) != 0)
+        #expect(ignored & SignalMask.bit(SIGUSR1) == 0)
     }
 
     /// The descriptor the vault passphrase came through is closed in the child.
@@ -92,5 +85,43 @@ import Testing
             environment: sandbox.environment, directory: sandbox.root)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasSuffix("closed\n"), "\(result.stdout)")
+    }
+
+    @Test func runPassesTheEnvironmentAndTheExitStatus() async throws {
+        let sandbox = try Sandbox()
+        #expect(try await sandbox.run(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_run_token_abcdefghij").status == 0)
+        let result = try await sandbox.run(["run", "notion", "--", "sh", "-c", "printf '%s|%s' \"$NOTION_ACCESS_TOKEN\" \"$NOTION_TOKEN\"; exit 7"])
+        #expect(result.status == 7)
+        #expect(result.stdout == "ntn_run_token_abcdefghij|ntn_run_token_abcdefghij")
+        let all = try await sandbox.run(["run", "--", "sh", "-c", "test -n \"$NOTION_ACCESS_TOKEN\""])
+        #expect(all.status == 0)
+        let nested = try await sandbox.run(["run", "--", "sh", "-c", "exec \"$0\" run -- true", Binary.notionauth])
+        #expect(nested.status == 2)
+        #expect(nested.stderr.contains("--allow-nested"))
+        let allowed = try await sandbox.run(["run", "--", "sh", "-c", "exec \"$0\" run --allow-nested -- true", Binary.notionauth])
+        #expect(allowed.status == 0)
+        let missing = try await sandbox.run(["run", "--", "no-such-command-here"])
+        #expect(missing.status == 1)
+        // The child gets tokens, never what opens the vault or a client secret.
+        let secrets = ["NOTIONAUTH_PASSPHRASE": "pp", "NOTION_CLIENT_SECRET": "cs", "NOTIONAUTH_PASSPHRASE_FD": "9"]
+        let env = try await sandbox.run(["run", "--", "env"], environment: secrets)
+        #expect(env.status == 0)
+        for name in secrets.keys { #expect(!env.stdout.contains(name + "="), "\(name)") }
+        #expect(env.stdout.contains("NOTION_ACCESS_TOKEN=ntn_run_token_abcdefghij"))
+        // A --json meant for the child does not turn notionauth's own errors into JSON.
+        let childJSON = try await Sandbox().run(["run", "notion", "--", "echo", "--json"])
+        #expect(childJSON.stderr.hasPrefix("error: "))
+    }
+
+    @Test func runForwardsSIGTERMToTheChild() async throws {
+        let sandbox = try Sandbox()
+        #expect(try await sandbox.run(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_run_signal_abcdefghij").status == 0)
+        let marker = sandbox.root + "/got-term"
+        let started = try Binary.start(Binary.notionauth, ["run", "--", "sh", "-c", "trap 'touch \"$0\"; exit 42' TERM; while :; do sleep 0.05; done", marker], stdin: nil, environment: sandbox.environment, directory: sandbox.root)
+        try await Task.sleep(nanoseconds: 500_000_000)
+        kill(started.process.processIdentifier, SIGTERM)
+        try await Binary.wait(started.process, timeoutSeconds: 10)
+        #expect(started.process.terminationStatus == 42)
+        #expect(FileManager.default.fileExists(atPath: marker))
     }
 }

@@ -29,12 +29,12 @@ import Testing
         #expect(result.stderr.isEmpty)
     }
 
-    @Test func statusFieldForEveryState() async throws {
+    @Test func statusFieldNamesEveryStateAndOnlyConnectedHandsOutAToken() async throws {
         let sandbox = try await loggedIn()
         #expect(await sandbox.runInProcess(["get", "notion", "--field", "status"]).stdout == "connected\n")
         #expect(await sandbox.runInProcess(["get", "notion", "--connection", "none", "--field", "status"]).stdout == "not_connected\n")
         for status in [Connection.Status.expired, .revoked, .invalid] {
-            let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+            let vault = await sandbox.vault()
             try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
                 var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
                 connection.status = status
@@ -50,7 +50,7 @@ import Testing
 
     @Test func aKnownExpiryInThePastReadsAsExpired() async throws {
         let sandbox = try await loggedIn()
-        let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+        let vault = await sandbox.vault()
         try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
             var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
             connection.expiresAt = 1_000
@@ -61,7 +61,7 @@ import Testing
 
     @Test func refreshTokenNeedsShowSecrets() async throws {
         let sandbox = try await loggedIn()
-        let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+        let vault = await sandbox.vault()
         try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
             var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
             connection.refreshToken = "nrt_secret_refresh_token_1234"
@@ -93,11 +93,18 @@ import Testing
         #expect(missing.status == 4)
         #expect(missing.stderr == "error: not logged in to notion (connection 'work'); run `notionauth login notion --connection work`\n")
     }
-}
 
-func contextFor(_ sandbox: Sandbox) async -> Context {
-    Context(
-        environment: sandbox.environment, stdout: OutputSink(), stderr: OutputSink(),
-        readStandardInput: { [] }, stdinIsTerminal: false, stdoutIsTerminal: false, stderrIsTerminal: false,
-        promptSecret: { _ in nil }, now: { 1_790_000_000 }, http: AsyncHTTPTransport(), openBrowser: { _ in false })
+    @Test func aTimeBeyondTheCalendarIsPrintedAsUnixSecondsNotANonsenseDate() async throws {
+        let sandbox = try Sandbox()
+        var connection = Connection(provider: "notion", name: "default", kind: .token, accessToken: "ntn_x", obtainedAt: .max)
+        connection.expiresAt = .min
+        try await sandbox.storeRecords([connection.recordName: connection])
+        let result = await sandbox.runInProcess(["get", "notion", "--field", "obtained_at"])
+        #expect(result.stdout == "@9223372036854775807\n")
+        #expect(Timestamp.iso8601(1_790_000_000) == "2026-09-21T14:13:20Z")
+        #expect(Timestamp.iso8601(.min) == "@-9223372036854775808")
+        #expect(Timestamp.relative(.max, now: -10) == "@9223372036854775807")
+        let list = await sandbox.runInProcess(["list"])
+        #expect(list.status == 0, "\(list.stderr)")
+    }
 }

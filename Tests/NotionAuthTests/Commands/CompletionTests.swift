@@ -15,7 +15,7 @@ import Testing
             #expect(login.status == 0)
         }
         // notion-mcp takes no pasted token, so its connection goes into the vault directly.
-        let vault = Session(context: await contextFor(sandbox), global: GlobalOptions()).vault
+        let vault = await sandbox.vault()
         try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
             contents.store(Connection(provider: "notion-mcp", name: "agent", kind: .oauth, accessToken: Self.token, obtainedAt: 1_790_000_000))
         }

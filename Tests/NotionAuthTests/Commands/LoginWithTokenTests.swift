@@ -6,17 +6,11 @@ import Testing
 @testable import NotionAuthCLI
 
 @Suite struct LoginWithTokenTests {
-    /// Points the notion provider at a fake server through an override file, as a user would.
-    static func pointNotion(at server: FakeNotionServer, in sandbox: Sandbox) throws {
-        let json = try String(contentsOfFile: Binary.repositoryRoot + "/providers/notion.json", encoding: .utf8)
-            .replacingOccurrences(of: "https://api.notion.com", with: server.baseURL)
-        try sandbox.writeProvider("notion", json)
-    }
-
     @Test func verifiedTokenStoresWhatTheIdentityEndpointSays() async throws {
         let server = try await FakeNotionServer.start()
+        defer { server.stopNow() }
         let sandbox = try Sandbox()
-        try Self.pointNotion(at: server, in: sandbox)
+        try sandbox.pointNotion(at: server.baseURL)
         server.addInternalToken("ntn_internal_valid_token_0001", botID: "bot-123", workspaceName: "Acme Corp")
 
         let result = try await sandbox.run(["login", "notion", "--with-token"], stdin: "ntn_internal_valid_token_0001\n")
@@ -31,36 +25,34 @@ import Testing
         #expect(json["connection"]?["bot_id"] == .string("bot-123"))
         #expect(json["connection"]?["workspace_name"] == .string("Acme Corp"))
         #expect(json["connection"]?["kind"] == .string("token"))
-        try await server.stop()
     }
 
     @Test func refusedTokenIsExit4AndNothingIsStored() async throws {
         let server = try await FakeNotionServer.start()
+        defer { server.stopNow() }
         let sandbox = try Sandbox()
-        try Self.pointNotion(at: server, in: sandbox)
+        try sandbox.pointNotion(at: server.baseURL)
         let result = try await sandbox.run(["login", "notion", "--with-token"], stdin: "ntn_not_a_valid_token_00000")
         #expect(result.status == 4)
         #expect(result.stderr.contains("Notion refused the token: API token is invalid. (unauthorized)"))
         #expect(!result.stderr.contains("ntn_not_a_valid_token_00000"))
         #expect(!FileManager.default.fileExists(atPath: sandbox.vaultPath))
-        try await server.stop()
     }
 
     @Test func notionVersionEnvironmentOverridesTheDefault() async throws {
         let server = try await FakeNotionServer.start()
+        defer { server.stopNow() }
         let sandbox = try Sandbox()
-        try Self.pointNotion(at: server, in: sandbox)
+        try sandbox.pointNotion(at: server.baseURL)
         server.addInternalToken("ntn_internal_valid_token_0002", botID: "bot-2", workspaceName: nil)
         let result = try await sandbox.run(["login", "notion", "--with-token"], stdin: "ntn_internal_valid_token_0002", environment: ["NOTION_VERSION": "2026-03-11"])
         #expect(result.status == 0)
         #expect(server.lastRequest(path: "/v1/users/me")?.headers["notion-version"] == "2026-03-11")
-        try await server.stop()
     }
 
     @Test func unreachableServerIsExit1WithTheHost() async throws {
         let sandbox = try Sandbox()
-        try sandbox.writeProvider("notion", try String(contentsOfFile: Binary.repositoryRoot + "/providers/notion.json", encoding: .utf8)
-            .replacingOccurrences(of: "https://api.notion.com", with: "http://127.0.0.1:9"))
+        try sandbox.pointNotion(at: "http://127.0.0.1:9")
         let result = try await sandbox.run(["login", "notion", "--with-token"], stdin: "ntn_whatever_token_abcdef")
         #expect(result.status == 1)
         #expect(result.stderr.contains("cannot reach 127.0.0.1"))
@@ -94,5 +86,19 @@ import Testing
         #expect(!result.stdout.contains("ntn_secret_value_never_shown"))
         #expect(!result.stderr.contains("ntn_secret_value_never_shown"))
         #expect(!(try await sandbox.run(["list"]).stdout.contains("ntn_secret_value_never_shown")))
+    }
+
+    @Test(arguments: ["ntn_secret\u{01}part", "ntn_secret\u{7F}part", "ntn_secret\u{85}part", "ntn_secret\r\nX-Injected: 1"])
+    func aPastedTokenWithControlCharactersIsRefusedWithoutRepeatingIt(token: String) async throws {
+        let server = try await FakeNotionServer.start()
+        defer { server.stopNow() }
+        let sandbox = try Sandbox()
+        try sandbox.pointNotion(at: server.baseURL)
+        let result = try await sandbox.run(["login", "notion", "--with-token"], stdin: token)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("control characters"))
+        #expect(!result.stderr.contains("ntn_secret"))
+        #expect(!result.stderr.contains("Bearer"))
+        #expect(server.requestCount(path: "/v1/users/me") == 0)
     }
 }

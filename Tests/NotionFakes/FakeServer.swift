@@ -1,0 +1,84 @@
+import AsyncHTTPClient
+import Foundation
+
+/// A fake server as a test holds it: what every fake offers, whatever it imitates (its
+/// address, stopping, the requests it received, injected failures, a browser's first hop),
+/// over the endpoints that make it Notion or Notion MCP. What is particular to one of them
+/// lives in its own extension: `FakeNotionServer` and `FakeMCPServer`.
+final class FakeServer<Endpoints: FakeEndpoints>: Sendable {
+    let http: FakeHTTPServer
+    let endpoints: Endpoints
+
+    private init(http: FakeHTTPServer, endpoints: Endpoints) {
+        self.http = http
+        self.endpoints = endpoints
+    }
+
+    /// Starts listening on a port of its own on 127.0.0.1.
+    static func start() async throws -> FakeServer<Endpoints> {
+        let endpoints = Endpoints()
+        return FakeServer(http: try await FakeHTTPServer.start(endpoints: endpoints), endpoints: endpoints)
+    }
+
+    var port: Int { http.port }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    var baseURL: String { http.baseURL }
+
+    /// Stops listening and waits until every connection is closed.
+    func stop() async throws {
+        try await http.stop()
+    }
+
+    /// Stops without waiting, for `defer { server.stopNow() }` right after the start: the
+    /// server goes away even when an expectation throws half-way through the test.
+    func stopNow() {
+        http.stopNow()
+    }
+
+    /// The next request to `path` gets this response before any other handling; calls queue up.
+    func failNext(path: String, status: Int, body: String, headers: [(String, String)] = []) {
+        http.failNext(path: path, response: FakeResponse.injected(status: status, body: body, headers: headers))
+    }
+
+    /// The next request to `path` is handled (a refresh rotates the pair) but its answer is
+    /// never sent: the connection closes, as when a network drops a response.
+    func dropNextAnswer(path: String) {
+        http.dropNextAnswer(path: path)
+    }
+
+    /// Requests whose path (without the query) is `path`; a `path` containing `?` is compared with the whole target.
+    func requests(path: String) -> [RecordedRequest] {
+        http.requests(path: path)
+    }
+
+    func requestCount(path: String) -> Int {
+        requests(path: path).count
+    }
+
+    func lastRequest(path: String) -> RecordedRequest? {
+        requests(path: path).last
+    }
+
+    /// Token endpoint requests with `grant_type` `refresh_token`, including rejected ones.
+    func refreshRequestCount() -> Int {
+        requests(path: Endpoints.tokenPath).filter { $0.grantType == "refresh_token" }.count
+    }
+
+    /// GETs `url` without following redirects, as a browser's first hop would, and returns the
+    /// status and `Location`, so the test can deliver the redirect to the callback listener itself.
+    func authorizeLikeABrowser(url: String) async throws -> (status: Int, location: String?) {
+        let client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            try await client.shutdown()
+            return (Int(response.status.code), response.headers.first(name: "location"))
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}
