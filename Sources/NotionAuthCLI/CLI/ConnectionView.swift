@@ -17,6 +17,17 @@ public struct ConnectionView {
         default: field.name
         }
     }
+    /// "provider, connection, …" for `get --help`. A plain loop: this spec is built on every
+    /// run, and the generic `joined(separator:)` costs a sixth of `get` (callgrind).
+    static var fieldList: String {
+        var text = ""
+        for name in fieldNames {
+            if !text.isEmpty { text += ", " }
+            text += name
+        }
+        return text
+    }
+
     /// Printed only with --show-secrets.
     public static let secretFields: Set<String> = ["refresh_token"]
 

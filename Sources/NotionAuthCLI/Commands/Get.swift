@@ -17,7 +17,7 @@ struct GetCommand: CommandDefinition {
         options: [CommandSpec.connection, field, showSecrets],
         minPositionals: 1, maxPositionals: 1,
         details: """
-        Fields: \(ConnectionView.fieldNames.joined(separator: ", ")).
+        Fields: \(ConnectionView.fieldList).
         Status is one of not_connected, connected, expired, revoked, invalid.
 
         Examples:
