@@ -63,7 +63,7 @@ struct ExportCommand: CommandDefinition {
             return .success
         }
         guard let envFile = session.context.environment["GITHUB_ENV"], !envFile.isEmpty else {
-            throw .usage("--format github-actions writes to $GITHUB_ENV, which is not set (not in a GitHub Actions step?)", command: "export")
+            throw .usage("--format github-actions writes to $GITHUB_ENV, which is not set (not in a GitHub Actions step?)", command: Self.spec.name)
         }
         let (masks, lines) = try ExportFormatter.githubActions(variables, delimiter: "NOTIONAUTH_" + Base64URL.encode(Sodium.randomBytes(18)).replacingAll("-", with: "_"))
         try FileSystem.append(envFile, bytes: Array(lines.utf8))

@@ -47,7 +47,7 @@ struct GetCommand: CommandDefinition {
                 throw .fieldNotFound(field, available: ConnectionView.fieldNames)
             }
             if ConnectionView.secretFields.contains(field) && !options.showSecrets {
-                throw .usage("\(field) is a secret; add --show-secrets to print it", command: "get")
+                throw .usage("\(field) is a secret; add --show-secrets to print it", command: Self.spec.name)
             }
         }
         guard let connection = try session.store.connection(provider: provider.name, name: options.connection) else {

@@ -100,7 +100,7 @@ struct LoginCommand: CommandDefinition {
             return .success
         }
         if provider.flows.contains(.dynamicRegistration) && options.clientID != nil {
-            throw .usage("\(provider.name) registers its own client; --client-id is for providers with a client you registered", command: "login")
+            throw .usage("\(provider.name) registers its own client; --client-id is for providers with a client you registered", command: Self.spec.name)
         }
         let target = try RedirectTarget.resolve(environment: session.context.environment, port: options.port)
         if options.resetClient {
@@ -121,7 +121,7 @@ struct LoginCommand: CommandDefinition {
             (connection, client) = try loginWithCode(options, provider: provider, client: given, target: target, browser: browser, session: session)
             storeClient = fromUser || given == nil
         } else {
-            throw .usage("\(provider.name) takes tokens only; run `notionauth login \(provider.name) --with-token`", command: "login")
+            throw .usage("\(provider.name) takes tokens only; run `notionauth login \(provider.name) --with-token`", command: Self.spec.name)
         }
         try session.store.update { (changes: inout CredentialChanges) throws(NotionauthError) in
             changes.store(connection)
@@ -145,7 +145,7 @@ struct LoginCommand: CommandDefinition {
                 secret = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
             }
             guard let secret, !secret.isEmpty else {
-                throw .usage("--client-id needs the secret on standard input (--client-secret-stdin)\(provider.clientSecretEnvironment.map { " or in \($0)" } ?? "")", command: "login")
+                throw .usage("--client-id needs the secret on standard input (--client-secret-stdin)\(provider.clientSecretEnvironment.map { " or in \($0)" } ?? "")", command: Self.spec.name)
             }
             return (ClientCredentials(provider: provider.name, clientID: id, clientSecret: secret), true)
         }
@@ -218,7 +218,7 @@ struct LoginCommand: CommandDefinition {
     /// endpoint unless --no-verify. A token given explicitly always replaces the stored one.
     static func loginWithToken(_ options: LoginOptions, provider: ProviderDefinition, session: Session) throws(NotionauthError) -> ExitStatus {
         guard provider.flows.contains(.token) else {
-            throw .usage("\(provider.name) does not take pasted tokens; run `notionauth login \(provider.name)`", command: "login")
+            throw .usage("\(provider.name) does not take pasted tokens; run `notionauth login \(provider.name)`", command: Self.spec.name)
         }
         let token = try readToken(provider: provider, session: session)
         if !provider.tokenPrefixes.isEmpty && !provider.tokenPrefixes.contains(where: { token.hasPrefix($0) }) {
@@ -249,19 +249,19 @@ struct LoginCommand: CommandDefinition {
         } else if session.context.mayPrompt, let typed = session.context.promptSecret("Paste the \(provider.displayName) token: ") {
             bytes = typed
         } else {
-            throw .usage("no token: pipe it on standard input (`notionauth login \(provider.name) --with-token < token.txt`)", command: "login")
+            throw .usage("no token: pipe it on standard input (`notionauth login \(provider.name) --with-token < token.txt`)", command: Self.spec.name)
         }
         defer { for i in bytes.indices { bytes[i] = 0 } }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .usage("the token on standard input is not UTF-8 text", command: "login")
+            throw .usage("the token on standard input is not UTF-8 text", command: Self.spec.name)
         }
         let token = text.trimmingWhitespace()
         guard !token.isEmpty else {
-            throw .usage("no token on standard input", command: "login")
+            throw .usage("no token on standard input", command: Self.spec.name)
         }
         // Never repeated in the message: it may be a real token with one stray byte.
         guard TerminalText.isUsableCredential(token) else {
-            throw .usage("the token on standard input contains white space, control characters or several lines; give one token", command: "login")
+            throw .usage("the token on standard input contains white space, control characters or several lines; give one token", command: Self.spec.name)
         }
         return token
     }

@@ -56,7 +56,7 @@ struct RunCommand: CommandDefinition {
 
     static func run(_ options: RunOptions, session: Session) throws(NotionauthError) -> ExitStatus {
         if let outer = session.context.environment[marker], !outer.isEmpty, !options.allowNested {
-            throw .usage("already inside `notionauth run` (\(marker)=\(outer)); add --allow-nested to run anyway", command: "run")
+            throw .usage("already inside `notionauth run` (\(marker)=\(outer)); add --allow-nested to run anyway", command: Self.spec.name)
         }
         let variables = try ExportCommand.variables(providers: options.providers.isEmpty ? nil : options.providers, connection: options.connection, session: session)
         var environment = session.context.environment
