@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import NotionAuthKit
+@testable import NotionAuthCore
+@testable import NotionAuthLogin
+@testable import NotionAuthCLI
 
 /// Core dumps: a crashing notionauth must leave no core file holding its secrets, while
 /// `run`'s child keeps the core limit the user gave.
