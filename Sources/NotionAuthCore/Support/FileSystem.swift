@@ -190,11 +190,7 @@ public enum FileSystem {
 
         /// Writes `bytes` into the reserved space, syncs it and renames it over `path`.
         public func commit(_ bytes: [UInt8]) throws(NotionauthError) {
-            try writeAll(fd, bytes, path: tempPath)
-            guard ftruncate(fd, off_t(bytes.count)) == 0 else { throw .io(path: tempPath, reason: "truncate: \(lastError())") }
-            guard fsync(fd) == 0 else { throw .io(path: tempPath, reason: "fsync: \(lastError())") }
-            close(fd)
-            fd = -1
+            try writeAndClose(bytes)
             guard rename(tempPath, path) == 0 else {
                 let reason = lastError()
                 unlink(tempPath)
@@ -202,21 +198,34 @@ public enum FileSystem {
             }
             syncDirectory(directoryName(path))
         }
+
+        /// Like `commit`, but creates `path` only if it does not exist yet (hard link, which
+        /// fails on an existing name): whole or not at all. False when `path` exists.
+        public func commitIfAbsent(_ bytes: [UInt8]) throws(NotionauthError) -> Bool {
+            try writeAndClose(bytes)
+            defer { unlink(tempPath) }
+            if link(tempPath, path) != 0 {
+                if errno == EEXIST { return false }
+                throw .io(path: path, reason: lastError())
+            }
+            syncDirectory(directoryName(path))
+            return true
+        }
+
+        private func writeAndClose(_ bytes: [UInt8]) throws(NotionauthError) {
+            try writeAll(fd, bytes, path: tempPath)
+            guard ftruncate(fd, off_t(bytes.count)) == 0 else { throw .io(path: tempPath, reason: "truncate: \(lastError())") }
+            guard fsync(fd) == 0 else { throw .io(path: tempPath, reason: "fsync: \(lastError())") }
+            close(fd)
+            fd = -1
+        }
     }
 
     /// Creates a new file that must not exist yet, whole or not at all: written and fsynced
     /// under a temporary name, then hard-linked into place (which fails if `path` exists).
     /// False when `path` already exists.
     public static func createExclusive(_ path: String, bytes: [UInt8], mode: mode_t = 0o600) throws(NotionauthError) -> Bool {
-        let directory = directoryName(path)
-        let tempPath = try writeTemporary(besides: path, bytes: bytes, mode: mode)
-        defer { unlink(tempPath) }
-        if link(tempPath, path) != 0 {
-            if errno == EEXIST { return false }
-            throw .io(path: path, reason: lastError())
-        }
-        syncDirectory(directory)
-        return true
+        try ReservedReplacement(for: path, reserving: bytes.count, mode: mode).commitIfAbsent(bytes)
     }
 
     /// Appends to a file that someone else owns (such as $GITHUB_ENV), creating it if needed.
@@ -225,24 +234,6 @@ public enum FileSystem {
         guard fd >= 0 else { throw .io(path: path, reason: lastError()) }
         defer { close(fd) }
         try writeAll(fd, bytes, path: path)
-    }
-
-    /// A new file `.NAME.tmp-XXXXXX` beside `path` holding `bytes`, fsynced, with `mode`.
-    private static func writeTemporary(besides path: String, bytes: [UInt8], mode: mode_t) throws(NotionauthError) -> String {
-        var template = Array("\(directoryName(path))/.\(baseName(path)).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw .io(path: path, reason: "cannot create a temporary file: \(lastError())") }
-        let tempPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        defer { close(fd) }
-        do throws(NotionauthError) {
-            guard fchmod(fd, mode) == 0 else { throw .io(path: tempPath, reason: lastError()) }
-            try writeAll(fd, bytes, path: tempPath)
-            guard fsync(fd) == 0 else { throw .io(path: tempPath, reason: "fsync: \(lastError())") }
-        } catch {
-            unlink(tempPath)
-            throw error
-        }
-        return tempPath
     }
 
     public static func remove(_ path: String) throws(NotionauthError) {
