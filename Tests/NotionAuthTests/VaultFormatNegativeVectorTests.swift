@@ -165,15 +165,9 @@ enum NegativeVectors {
     }
 
     static func fields(_ pairs: [(String, String)]) -> [UInt8] {
-        var out: [UInt8] = []
-        appendUInt16(&out, UInt16(pairs.count))
-        for (name, value) in pairs {
-            out.append(UInt8(name.utf8.count))
-            out += name.utf8
-            appendUInt32(&out, UInt32(value.utf8.count))
-            out += value.utf8
-        }
-        return out
+        var record = FieldRecord()
+        for (name, value) in pairs { record[name] = value }
+        return record.bytes
     }
 
     static func connection(obtainedAt: String = "1795305228") -> [UInt8] {
