@@ -6,10 +6,12 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "notionauth", targets: ["notionauth"]),
+        .executable(name: "notionauth-mcp", targets: ["notionauth-mcp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", from: "0.12.1"),
     ],
     targets: [
         // Debian's libsodium-dev; the module map is in Sources/CSodium.
@@ -55,6 +57,22 @@ let package = Package(
         // CLI: hand-rolled parsing, help, output, one file per command.
         .target(name: "NotionAuthCLI", dependencies: ["NotionAuthCore", "NotionAuthLogin"]),
         .executableTarget(name: "notionauth", dependencies: ["NotionAuthCLI", "NotionAuthCore"]),
+        // MCP: the stdio server whose tools call Notion with a stored token, and the bridge to
+        // Notion's hosted MCP. A room of its own, in an executable of its own that `notionauth mcp`
+        // runs from beside itself: the SDK brings Foundation's networking and Swift concurrency,
+        // which `get` and `export` must not pay for at start-up (README, "Speed").
+        .target(
+            name: "NotionAuthMCP",
+            dependencies: [
+                "NotionAuthCore",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "notionauth-mcp", dependencies: ["NotionAuthMCP", "NotionAuthCLI", "NotionAuthCore"]),
         // Fills a vault with N connections for scripts/bench.
         .executableTarget(name: "make-bench-vault", dependencies: ["NotionAuthCore"]),
         // Fake Notion and Notion MCP servers on loopback: the tests' peers, and the server
@@ -79,7 +97,9 @@ let package = Package(
                 "NotionAuthLogin",
                 "NotionAuthCLI",
                 "NotionFakes",
+                "NotionAuthMCP",
                 "notionauth",
+                "notionauth-mcp",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -43,3 +43,17 @@ build_release() {
     done
     rm -f "$log"
 }
+
+# The Python packages the tests use as independent peers (scripts/test), installed from PyPI
+# into .venv/ once; pinned so that a new release cannot change what the tests exercise.
+PYTHON_PACKAGES=(mcp==1.26.0 jsonschema==4.25.1)
+
+python_env() {
+    local stamp=.venv/.notionauth-packages
+    if [[ -f $stamp && $(cat "$stamp") == "${PYTHON_PACKAGES[*]}" ]]; then return 0; fi
+    # Debian's python3 makes virtual environments only with python3-venv.
+    python3 -c 'import ensurepip' 2>/dev/null || need_packages python3-venv:/usr/share/doc/python3-venv
+    python3 -m venv .venv >&2
+    .venv/bin/pip install -q --disable-pip-version-check "${PYTHON_PACKAGES[@]}" >&2
+    echo "${PYTHON_PACKAGES[*]}" > "$stamp"
+}

@@ -23,6 +23,8 @@ public struct Invocation: Sendable {
 public struct ParsedArguments: Sendable {
     let spec: CommandSpec?
     var values: [String: String] = [:]
+    /// Every value of each option, in order, for options that may be given more than once.
+    var repeatedValues: [String: [String]] = [:]
     var flags: Set<String> = []
     public internal(set) var positionals: [String] = []
     /// What followed `--`, for `run`'s command; nil when there was no `--`.
@@ -34,6 +36,11 @@ public struct ParsedArguments: Sendable {
         values[declared(option)]
     }
 
+    /// Every value given for an option that may be repeated (`--connection a --connection b`).
+    public func values(_ option: CommandSpec.Option) -> [String] {
+        repeatedValues[declared(option)] ?? []
+    }
+
     public func flag(_ option: CommandSpec.Option) -> Bool {
         flags.contains(declared(option))
     }
@@ -43,6 +50,19 @@ public struct ParsedArguments: Sendable {
     /// The value of `--connection`, checked, or `default`.
     public func connection(_ option: CommandSpec.Option = CommandSpec.connection) throws(NotionauthError) -> String {
         guard let name = value(option) else { return ConnectionName.defaultName }
+        return try checkedConnectionName(name)
+    }
+
+    /// Every `--connection` given, checked, in order and without repeats.
+    public func connections(_ option: CommandSpec.Option = CommandSpec.connection) throws(NotionauthError) -> [String] {
+        var names: [String] = []
+        for name in values(option) where !names.contains(name) {
+            names.append(try checkedConnectionName(name))
+        }
+        return names
+    }
+
+    private func checkedConnectionName(_ name: String) throws(NotionauthError) -> String {
         guard ConnectionName.isValid(name) else {
             throw .usage("'\(name)' is not a valid connection name (letters, digits, '.', '_', '-'; at most 64)", command: spec?.name)
         }
@@ -161,8 +181,10 @@ public enum ArgumentParser {
         if let valueName = option.valueName {
             if let inlineValue {
                 parsed.values[name] = inlineValue
+                parsed.repeatedValues[name, default: []].append(inlineValue)
             } else if let next = rest.first, !(next.hasPrefix("-") && next.count > 1) {
                 parsed.values[name] = next
+                parsed.repeatedValues[name, default: []].append(next)
                 rest = rest.dropFirst()
             } else {
                 throw .usage("--\(name) needs a value (\(valueName))", command: spec?.name)

@@ -27,7 +27,7 @@ public enum Runner {
     /// Commands/, a line here, its tests and its man-page section (CONTRIBUTING.md).
     public static let commands: [any CommandDefinition.Type] = [
         LoginCommand.self, GetCommand.self, ExportCommand.self, InspectCommand.self, ListCommand.self,
-        StatusCommand.self, LogoutCommand.self, RunCommand.self, APICommand.self, VaultCommand.self,
+        StatusCommand.self, LogoutCommand.self, RunCommand.self, APICommand.self, MCPCommand.self, VaultCommand.self,
         CompletionCommand.self, HelpCommand.self, VersionCommand.self, CompleteCommand.self,
     ]
 
@@ -36,7 +36,7 @@ public enum Runner {
     }
 
     /// `error: …` on stderr, or `{"error":{…}}` there under --json.
-    static func report(_ error: NotionauthError, context: Context, global: GlobalOptions, arguments: [String]) {
+    public static func report(_ error: NotionauthError, context: Context, global: GlobalOptions = GlobalOptions(), arguments: [String]) {
         // --json may not have been parsed if parsing itself failed.
         if global.json || arguments.prefix(while: { $0 != "--" }).contains("--json") {
             let object: JSONValue = .object(["error": .object([

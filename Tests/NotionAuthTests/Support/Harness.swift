@@ -86,6 +86,11 @@ enum Binary {
         return root.appendingPathComponent(".build/debug/notionauth").path
     }()
 
+    /// The MCP server executable that `notionauth mcp` runs, built beside notionauth.
+    static var notionauthMCP: String {
+        URL(fileURLWithPath: notionauth).deletingLastPathComponent().appendingPathComponent("notionauth-mcp").path
+    }
+
     static let repositoryRoot: String = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path

@@ -1,0 +1,40 @@
+import NotionAuthCLI
+import NotionAuthCore
+import NotionAuthMCP
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Usage: notionauth-mcp mcp [PROVIDER] [--connection NAME]… [--read-only] — what
+// `notionauth mcp` runs; parsed by the same spec, so both accept exactly the same words.
+let arguments = Array(CommandLine.arguments.dropFirst())
+ProcessHardening.apply(arguments: arguments)
+// A client that goes away closes our standard output: that is an error to handle, not a signal to die of.
+signal(SIGPIPE, SIG_IGN)
+
+let context = Context.process()
+let status: Int32
+do throws(NotionauthError) {
+    let invocation = try ArgumentParser.parse(arguments)
+    guard let command = invocation.command as? MCPCommand else {
+        // `--help`, `--version` and the like: notionauth's own answers.
+        exit(Runner.run(arguments, context: context))
+    }
+    let session = Session(context: context, global: invocation.global)
+    let options = command.options
+    let provider = try session.provider(options.provider).definition
+    if provider.flows.contains(.dynamicRegistration) {
+        guard options.connections.count <= 1 else {
+            throw .usage("the bridge to \(provider.displayName) serves one connection; give --connection once", command: MCPCommand.spec.name)
+        }
+        status = await NotionMCPBridge.run(broker: session.broker, provider: provider, connection: options.allowedConnections[0])
+    } else {
+        status = await NotionToolServer.run(
+            broker: session.broker, provider: provider, connections: options.allowedConnections, readOnly: options.readOnly)
+    }
+} catch {
+    Runner.report(error, context: context, arguments: arguments)
+    status = error.exitStatus.rawValue
+}
+exit(status)
