@@ -71,6 +71,8 @@ final class FakeHTTPServer: Sendable {
         journal.dropNext(path: path)
     }
 
+    var allRequests: [RecordedRequest] { journal.requests }
+
     func requests(path: String) -> [RecordedRequest] {
         journal.requests.filter { path.contains("?") ? $0.uri == path : $0.path == path }
     }

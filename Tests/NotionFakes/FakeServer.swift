@@ -47,6 +47,9 @@ final class FakeServer<Endpoints: FakeEndpoints>: Sendable {
         http.dropNextAnswer(path: path)
     }
 
+    /// Every request received, in order.
+    var allRequests: [RecordedRequest] { http.allRequests }
+
     /// Requests whose path (without the query) is `path`; a `path` containing `?` is compared with the whole target.
     func requests(path: String) -> [RecordedRequest] {
         http.requests(path: path)

@@ -381,7 +381,7 @@ enum NotionTools {
         },
         NotionTool(
             name: "notion_get_comment", title: "Get a comment",
-            description: "Gets one comment by its id.",
+            description: "Gets one comment by its id (as notion_list_comments gives it): its rich text, author and discussion.",
             effect: .reads, properties: ["comment_id": id("comment")], required: ["comment_id"]
         ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
             NotionRequest(method: "GET", path: "/v1/comments/\(try arguments.id("comment_id"))")
