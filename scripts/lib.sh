@@ -23,8 +23,18 @@ need_packages() {
 # it is copied, and no dynamic loader work at start-up (see the README's figures).
 RELEASE_FLAGS=(-c release -Xswiftc -static-executable)
 
+# notionauth-mcp cannot be fully static: the MCP SDK links Foundation's URLSession and so
+# libcurl, which has no static build here. It is built with the Swift runtime linked in (the
+# system's libc and libcurl stay shared), in a build folder of its own because the compiler
+# flags differ from notionauth's.
+MCP_RELEASE_FLAGS=(-c release --static-swift-stdlib --scratch-path .build-mcp)
+
 release_binary() {
     swift build "${RELEASE_FLAGS[@]}" --show-bin-path
+}
+
+mcp_release_binary() {
+    swift build "${MCP_RELEASE_FLAGS[@]}" --show-bin-path
 }
 
 # Only the shipped products: the fakes under Tests/ are built in debug, by the tests and
@@ -32,8 +42,10 @@ release_binary() {
 build_release() {
     local product log
     log=$(mktemp)
-    for product in notionauth make-bench-vault; do
-        if ! swift build "${RELEASE_FLAGS[@]}" -q --product "$product" >"$log" 2>&1; then
+    for product in notionauth make-bench-vault notionauth-mcp; do
+        local flags=("${RELEASE_FLAGS[@]}")
+        [[ $product == notionauth-mcp ]] && flags=("${MCP_RELEASE_FLAGS[@]}")
+        if ! swift build "${flags[@]}" -q --product "$product" >"$log" 2>&1; then
             cat "$log" >&2
             rm -f "$log"
             return 1
@@ -42,6 +54,8 @@ build_release() {
         grep -v -e 'in statically linked applications requires at runtime' -e 'the use of .mktemp. is dangerous' "$log" >&2 || true
     done
     rm -f "$log"
+    # `notionauth mcp` runs notionauth-mcp from beside itself.
+    ln -sf "$(mcp_release_binary)/notionauth-mcp" "$(release_binary)/notionauth-mcp"
 }
 
 # The Python packages the tests use as independent peers (scripts/test), installed from PyPI

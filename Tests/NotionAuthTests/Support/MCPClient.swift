@@ -50,13 +50,15 @@ extension Dictionary where Key == String, Value == Any {
 
 extension Sandbox {
     /// Runs `notionauth mcp ARGUMENTS` under the Python MCP client through `steps`.
-    func mcpSession(_ arguments: [String] = [], _ steps: [MCPStep], environment extra: [String: String] = [:]) async throws -> MCPClientRun {
+    func mcpSession(
+        _ arguments: [String] = [], _ steps: [MCPStep], environment extra: [String: String] = [:], notionauth: String = Binary.notionauth
+    ) async throws -> MCPClientRun {
         try Python.requireInterpreter()
         let stdoutCopy = root + "/mcp-stdout-\(UUID().uuidString)"
         let stderrPath = root + "/mcp-stderr-\(UUID().uuidString)"
         // tee keeps a copy of every byte the server writes, for the secret scans; the
         // client still reads the same stream.
-        let command = ["/bin/sh", "-c", "\"$0\" \"$@\" | tee \"$NOTIONAUTH_TEST_STDOUT_COPY\"", Binary.notionauth, "mcp"] + arguments
+        let command = ["/bin/sh", "-c", "\"$0\" \"$@\" | tee \"$NOTIONAUTH_TEST_STDOUT_COPY\"", notionauth, "mcp"] + arguments
         var environment = self.environment.merging(extra) { $1 }
         environment["NOTIONAUTH_TEST_STDOUT_COPY"] = stdoutCopy
         let plan: [String: Any] = ["command": command, "env": environment, "stderr": stderrPath, "steps": steps.map(\.json)]
