@@ -78,6 +78,17 @@ enum NotionTools {
         return body
     }
 
+    /// A tool that sends `method` to `path` followed by one id (`GET /v1/pages/{page_id}`).
+    private static func byID(
+        _ name: String, title: String, description: String, effect: NotionTool.Effect = .reads,
+        method: String = "GET", path: String, id argument: String, what: String
+    ) -> NotionTool {
+        NotionTool(name: name, title: title, description: description, effect: effect, properties: [argument: id(what)], required: [argument]) {
+            (arguments: inout ToolArguments) throws(ToolArgumentError) in
+            NotionRequest(method: method, path: "\(path)/\(try arguments.id(argument))")
+        }
+    }
+
     private static func richText(_ text: String) -> Value {
         [["type": "text", "text": ["content": .string(text)]]]
     }
@@ -119,13 +130,10 @@ enum NotionTools {
     // MARK: Pages
 
     static let pages: [NotionTool] = [
-        NotionTool(
-            name: "notion_get_page", title: "Get a page",
+        byID(
+            "notion_get_page", title: "Get a page",
             description: "Gets a page's properties (title, dates, select values…), parent, icon, cover and URL. For its content, call notion_get_block_children with the page id.",
-            effect: .reads, properties: ["page_id": id("page")], required: ["page_id"]
-        ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
-            NotionRequest(method: "GET", path: "/v1/pages/\(try arguments.id("page_id"))")
-        },
+            path: "/v1/pages", id: "page_id", what: "page"),
         NotionTool(
             name: "notion_get_page_property", title: "Get a page property",
             description: "Gets one property of a page, paginated for long values (relations, rollups, rich text with many parts). `property_id` is the `id` of the property in the page's `properties`.",
@@ -201,13 +209,10 @@ enum NotionTools {
     // MARK: Blocks
 
     static let blocks: [NotionTool] = [
-        NotionTool(
-            name: "notion_get_block", title: "Get a block",
+        byID(
+            "notion_get_block", title: "Get a block",
             description: "Gets one block (a paragraph, heading, to-do, child page…). A page is also a block: its id works here.",
-            effect: .reads, properties: ["block_id": id("block")], required: ["block_id"]
-        ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
-            NotionRequest(method: "GET", path: "/v1/blocks/\(try arguments.id("block_id"))")
-        },
+            path: "/v1/blocks", id: "block_id", what: "block"),
         NotionTool(
             name: "notion_get_block_children", title: "Get a page's or block's content",
             description: "Lists the blocks inside a page or block (the page's content), one level deep, paginated: when `has_more` is true, call again with `start_cursor`. Blocks with `has_children` have content of their own.",
@@ -254,32 +259,23 @@ enum NotionTools {
             guard !body.isEmpty else { throw ToolArgumentError("give `block`, `in_trash` or both") }
             return NotionRequest(method: "PATCH", path: "/v1/blocks/\(block)", body: body)
         },
-        NotionTool(
-            name: "notion_delete_block", title: "Delete a block",
+        byID(
+            "notion_delete_block", title: "Delete a block",
             description: "Moves a block (or a page, by its id) to the trash. It can be restored with notion_update_block and `in_trash: false`.",
-            effect: .changes, properties: ["block_id": id("block")], required: ["block_id"]
-        ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
-            NotionRequest(method: "DELETE", path: "/v1/blocks/\(try arguments.id("block_id"))")
-        },
+            effect: .changes, method: "DELETE", path: "/v1/blocks", id: "block_id", what: "block"),
     ]
 
     // MARK: Databases and data sources
 
     static let databases: [NotionTool] = [
-        NotionTool(
-            name: "notion_get_database", title: "Get a database",
+        byID(
+            "notion_get_database", title: "Get a database",
             description: "Gets a database: its title, parent and its data sources (`data_sources`: id and name). Rows and the schema belong to a data source: use notion_get_data_source and notion_query_data_source with one of those ids.",
-            effect: .reads, properties: ["database_id": id("database")], required: ["database_id"]
-        ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
-            NotionRequest(method: "GET", path: "/v1/databases/\(try arguments.id("database_id"))")
-        },
-        NotionTool(
-            name: "notion_get_data_source", title: "Get a data source's schema",
+            path: "/v1/databases", id: "database_id", what: "database"),
+        byID(
+            "notion_get_data_source", title: "Get a data source's schema",
             description: "Gets a data source: its properties (name, id, type and options) — the schema that rows created with notion_create_page and filters for notion_query_data_source must follow. Each user's databases have their own properties: read this first.",
-            effect: .reads, properties: ["data_source_id": id("data source")], required: ["data_source_id"]
-        ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
-            NotionRequest(method: "GET", path: "/v1/data_sources/\(try arguments.id("data_source_id"))")
-        },
+            path: "/v1/data_sources", id: "data_source_id", what: "data source"),
         NotionTool(
             name: "notion_query_data_source", title: "Query a data source's rows",
             description: """
@@ -379,13 +375,10 @@ enum NotionTools {
             }
             return NotionRequest(method: "POST", path: "/v1/comments", body: body)
         },
-        NotionTool(
-            name: "notion_get_comment", title: "Get a comment",
+        byID(
+            "notion_get_comment", title: "Get a comment",
             description: "Gets one comment by its id (as notion_list_comments gives it): its rich text, author and discussion.",
-            effect: .reads, properties: ["comment_id": id("comment")], required: ["comment_id"]
-        ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
-            NotionRequest(method: "GET", path: "/v1/comments/\(try arguments.id("comment_id"))")
-        },
+            path: "/v1/comments", id: "comment_id", what: "comment"),
     ]
 
     // MARK: Users
@@ -398,13 +391,10 @@ enum NotionTools {
         ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
             NotionRequest(method: "GET", path: "/v1/users", query: try paginatedPairs(&arguments))
         },
-        NotionTool(
-            name: "notion_get_user", title: "Get a user",
+        byID(
+            "notion_get_user", title: "Get a user",
             description: "Gets one user (a person or a bot) by id, as found in `created_by`, people properties or comments.",
-            effect: .reads, properties: ["user_id": id("user")], required: ["user_id"]
-        ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
-            NotionRequest(method: "GET", path: "/v1/users/\(try arguments.id("user_id"))")
-        },
+            path: "/v1/users", id: "user_id", what: "user"),
         NotionTool(
             name: "notion_get_self", title: "Who am I",
             description: "Gets the integration's own bot user: its name, and the workspace it is connected to.",
