@@ -5,7 +5,8 @@ import Foundation
 ///
 /// There is one fake workspace ("Fake Workspace") and one fake owner user; each registered
 /// client is one public integration whose `bot_id` stays the same across authorizations,
-/// as Notion's does for the same workspace.
+/// as Notion's does for the same workspace. The workspace's content starts as `NotionSeed`
+/// describes and is served by `NotionContentEndpoints`.
 typealias FakeNotionServer = FakeServer<NotionEndpoints>
 
 extension FakeServer where Endpoints == NotionEndpoints {

@@ -38,6 +38,8 @@ struct NotionState {
     var denyConsent = false
     var accessTokenLifetime: Int?
     var tokenEndpointDelayMilliseconds = 0
+    /// Pages, databases, comments and users; `NotionSeed` names what every server starts with.
+    var content = NotionContent.seeded()
     let workspaceID = FakeIDs.uuid()
     let ownerUserID = FakeIDs.uuid()
 }
