@@ -50,6 +50,15 @@ extension FakeServer where Endpoints == NotionEndpoints {
         endpoints.state.withLockedValue { $0.tokenEndpointDelayMilliseconds = milliseconds }
     }
 
+    /// The next `count` content API requests (search, pages, blocks, databases, data sources,
+    /// comments, users) that pass authentication answer 429 `rate_limited` with this `Retry-After`.
+    func rateLimitNext(count: Int, retryAfterSeconds: Int) {
+        endpoints.state.withLockedValue { state in
+            state.rateLimitedRequests = count
+            state.retryAfterSeconds = retryAfterSeconds
+        }
+    }
+
     /// The `bot_id` every authorization of this client is answered with.
     func botID(clientID: String) -> String? {
         endpoints.state.withLockedValue { $0.clients[clientID]?.botID }

@@ -234,6 +234,12 @@ final class NotionEndpoints: FakeEndpoints {
         guard request.header("notion-version") != nil else {
             return .missingVersion
         }
+        // Notion limits each integration, so only requests it has identified count.
+        if NotionContentEndpoints.owns(request.path), state.rateLimitedRequests > 0 {
+            state.rateLimitedRequests -= 1
+            return .notionError(429, "rate_limited", "You have been rate limited. Please try again in a few minutes.")
+                .adding(("Retry-After", String(state.retryAfterSeconds)))
+        }
         switch request.path {
         case "/v1/users/me":
             guard request.method == "GET" else { return .methodNotAllowed("GET") }
