@@ -48,7 +48,7 @@ private func ids(_ reply: Reply) -> [String] {
 }
 
 private func plainText(_ richText: JSONValue?) -> String {
-    (richText?.arrayValue ?? []).compactMap { $0["plain_text"]?.stringValue }.joined()
+    NotionContent.plainText(richText?.arrayValue ?? [])
 }
 
 /// Expects Notion's error object with this status and code, and hands back its message.
