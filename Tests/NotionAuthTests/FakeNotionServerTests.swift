@@ -11,30 +11,6 @@ private let clientSecret = "secret_abc"
 private let redirectURI = "http://127.0.0.1:7998/auth/callback/oauth"
 private let notionVersion = "2025-09-03"
 
-private struct Reply {
-    var status: Int
-    var headers: HTTPHeaders
-    var body: [UInt8]
-
-    var json: [String: Any] {
-        ((try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]) ?? [:]
-    }
-}
-
-private func send(
-    _ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: String? = nil
-) async throws -> Reply {
-    var request = HTTPClientRequest(url: url)
-    request.method = method
-    request.headers = HTTPHeaders(headers)
-    if let body {
-        request.body = .bytes(ByteBuffer(string: body))
-    }
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-    let bytes = try await response.body.collect(upTo: 1 << 20)
-    return Reply(status: Int(response.status.code), headers: response.headers, body: Array(buffer: bytes))
-}
-
 private func basic(_ id: String, _ secret: String) -> (String, String) {
     ("Authorization", "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString())
 }

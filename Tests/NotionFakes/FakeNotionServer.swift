@@ -5,7 +5,8 @@ import Foundation
 ///
 /// There is one fake workspace ("Fake Workspace") and one fake owner user; each registered
 /// client is one public integration whose `bot_id` stays the same across authorizations,
-/// as Notion's does for the same workspace.
+/// as Notion's does for the same workspace. The workspace's content starts as `NotionSeed`
+/// describes and is served by `NotionContentEndpoints`.
 typealias FakeNotionServer = FakeServer<NotionEndpoints>
 
 extension FakeServer where Endpoints == NotionEndpoints {
@@ -47,6 +48,15 @@ extension FakeServer where Endpoints == NotionEndpoints {
     /// Holds every token endpoint request this long before handling it.
     func setTokenEndpointDelay(milliseconds: Int) {
         endpoints.state.withLockedValue { $0.tokenEndpointDelayMilliseconds = milliseconds }
+    }
+
+    /// The next `count` content API requests (search, pages, blocks, databases, data sources,
+    /// comments, users) that pass authentication answer 429 `rate_limited` with this `Retry-After`.
+    func rateLimitNext(count: Int, retryAfterSeconds: Int) {
+        endpoints.state.withLockedValue { state in
+            state.rateLimitedRequests = count
+            state.retryAfterSeconds = retryAfterSeconds
+        }
     }
 
     /// The `bot_id` every authorization of this client is answered with.

@@ -1,4 +1,5 @@
 import Foundation
+import NotionAuthCore
 
 struct FakeResponse: Sendable {
     var status: Int
@@ -10,9 +11,16 @@ struct FakeResponse: Sendable {
         let data =
             (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
             ?? Data("{}".utf8)
-        return FakeResponse(
-            status: status, headers: [("Content-Type", "application/json; charset=utf-8")] + headers,
-            body: Array(data))
+        return json(status, bytes: Array(data), headers: headers)
+    }
+
+    /// The content API keeps its objects as JSONValue, whose encoding sorts keys too.
+    static func json(_ status: Int, _ value: JSONValue, headers: [(String, String)] = []) -> FakeResponse {
+        json(status, bytes: Array(value.encoded().utf8), headers: headers)
+    }
+
+    private static func json(_ status: Int, bytes: [UInt8], headers: [(String, String)]) -> FakeResponse {
+        FakeResponse(status: status, headers: [("Content-Type", "application/json; charset=utf-8")] + headers, body: bytes)
     }
 
     static func redirect(to location: String) -> FakeResponse {

@@ -234,19 +234,22 @@ final class NotionEndpoints: FakeEndpoints {
         guard request.header("notion-version") != nil else {
             return .missingVersion
         }
+        // Notion limits each integration, so only requests it has identified count.
+        if NotionContentEndpoints.owns(request.path), state.rateLimitedRequests > 0 {
+            state.rateLimitedRequests -= 1
+            return .notionError(429, "rate_limited", "You have been rate limited. Please try again in a few minutes.")
+                .adding(("Retry-After", String(state.retryAfterSeconds)))
+        }
         switch request.path {
         case "/v1/users/me":
             guard request.method == "GET" else { return .methodNotAllowed("GET") }
             return usersMe(record, state)
-        case "/v1/search":
-            guard request.method == "POST" else { return .methodNotAllowed("POST") }
-            return .json(200, ["object": "list", "results": [Any](), "next_cursor": NSNull(), "has_more": false, "request_id": FakeIDs.uuid()])
         case "/v1/pages/missing":
-            return .notionError(
-                404, "object_not_found",
-                "Could not find page with ID: missing. Make sure the relevant pages and databases are shared with your integration.")
+            return NotionAPIError.objectNotFound(.page, "missing").response
         case "/v1/pages/restricted":
-            return .notionError(403, "restricted_resource", "Insufficient permissions for this endpoint.")
+            return NotionAPIError.restrictedResource.response
+        case let path where NotionContentEndpoints.owns(path):
+            return NotionContentEndpoints.respond(to: request, as: record.botID, &state.content)
         default:
             return .json(
                 200,

@@ -38,6 +38,11 @@ struct NotionState {
     var denyConsent = false
     var accessTokenLifetime: Int?
     var tokenEndpointDelayMilliseconds = 0
+    /// Pages, databases, comments and users; `NotionSeed` names what every server starts with.
+    var content = NotionContent.seeded()
+    /// How many more content API requests answer 429, and the Retry-After they carry.
+    var rateLimitedRequests = 0
+    var retryAfterSeconds = 0
     let workspaceID = FakeIDs.uuid()
     let ownerUserID = FakeIDs.uuid()
 }
