@@ -41,6 +41,8 @@ mcp_release_binary() {
 # scripts/bench, since they reach test-only internals.
 build_release() {
     local product log
+    # notionauth-mcp links the system's libcurl (see MCP_RELEASE_FLAGS).
+    need_packages libcurl4-openssl-dev:/usr/bin/curl-config
     log=$(mktemp)
     for product in notionauth make-bench-vault notionauth-mcp; do
         local flags=("${RELEASE_FLAGS[@]}")

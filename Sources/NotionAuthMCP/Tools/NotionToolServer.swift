@@ -151,7 +151,7 @@ struct ToolCalls: Sendable {
         var content: [Tool.Content] = [.text(text: text, annotations: nil, _meta: nil)]
         if let fields = structured?.objectValue, fields["has_more"]?.boolValue == true, let cursor = fields["next_cursor"]?.stringValue {
             content.append(.text(
-                text: "More results: call \(tool.name) again with the same arguments and \"start_cursor\": \(Value.string(cursor)).",
+                text: "More results: call \(tool.name) again with the same arguments and \"start_cursor\": \(JSONValue.string(cursor).encoded()).",
                 annotations: nil, _meta: nil))
         }
         return CallTool.Result(content: content, structuredContent: structured, isError: false)
