@@ -29,8 +29,23 @@ public struct APIClient: Sendable {
     /// Sends `method path` (relative to the provider's base URL) and returns the final
     /// answer, whatever its status, once the retries above are spent.
     public func send(method: String, path: String, body: [UInt8]?, timeoutSeconds: Int64 = 60) throws(NotionauthError) -> HTTPResponse {
+        try send(method: method, path: path, body: body, timeoutSeconds: timeoutSeconds, reusing: nil).response
+    }
+
+    /// As above, starting from `known` — the connection a long-running caller (the MCP
+    /// server) kept from its previous request — instead of reading the store again, unless it
+    /// is due. A token refreshed meanwhile by another process shows as a 401, after which the
+    /// store is read again (`afterRejection`). Returns the connection used, to keep.
+    public func send(method: String, path: String, body: [UInt8]?, timeoutSeconds: Int64 = 60, reusing known: Connection?) throws(NotionauthError)
+        -> (response: HTTPResponse, connection: Connection)
+    {
         let provider = refresh.provider
-        var connection = try refresh.usableConnection(named: connectionName)
+        var connection: Connection
+        if let known {
+            connection = try refresh.usable(known)
+        } else {
+            connection = try refresh.usableConnection(named: connectionName)
+        }
         var refreshed = false
         var rateLimited = 0
         while true {
@@ -52,7 +67,7 @@ public struct APIClient: Sendable {
                 self.wait(wait)
                 continue
             }
-            return response
+            return (response, connection)
         }
     }
 }

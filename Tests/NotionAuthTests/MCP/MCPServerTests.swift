@@ -200,6 +200,26 @@ import Testing
         }
     }
 
+    @Test func aTokenRefreshedByAnotherProcessMidSessionIsTakenUpWithoutAnotherRefresh() async throws {
+        // The server keeps the connection between calls; another process's refresh retires
+        // that token, and the next call must find the new one in the store, not refresh again.
+        let setup = try await BrowserLoginSetup.loggedIn(lifetime: 120)
+        defer { Task { try? await setup.server.stop() } }
+        let session = Task {
+            try await setup.sandbox.mcpSession([], [.call("notion_get_self"), .sleep(4), .call("notion_get_self")])
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while setup.server.refreshRequestCount() < 1 && Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        try await setup.sandbox.makeDue()
+        let other = try await setup.sandbox.run(["get", "notion", "--field", "access_token"])
+        #expect(setup.server.refreshRequestCount() == 2, "the server's first call and the other process each refreshed once")
+        let run = try await session.value
+        #expect(!run.step(0).isError && !run.step(2).isError, "\(run.step(2).text)")
+        #expect(setup.server.refreshRequestCount() == 2)
+        #expect(setup.server.lastRequest(path: "/v1/users/me")?.header("authorization") == "Bearer \(other.stdout.trimmingCharacters(in: .newlines))")
+    }
+
     @Test func notionAsCommandFindsTheServerBesideItselfAndRefusesAMissingOne() async throws {
         // `notionauth mcp` runs notionauth-mcp from its own directory: a copy of notionauth
         // alone in a directory has none to run.

@@ -4,8 +4,9 @@ import Testing
 
 /// One session of the independent MCP client (Tests/Python/mcp_client.py, on the `mcp` SDK from
 /// PyPI) with `notionauth mcp …` as its server: what the client reported, and every byte the
-/// server wrote to standard output and standard error.
-struct MCPClientRun {
+/// server wrote to standard output and standard error. (Unchecked: the report is parsed JSON,
+/// never changed after it is made.)
+struct MCPClientRun: @unchecked Sendable {
     let report: [String: Any]
     let serverStdout: String
     let serverStderr: String
