@@ -113,6 +113,26 @@ import Testing
         try await expectOnlyProtocolOnStdoutAndNoSecrets(outcome, setup: setup, also: dead)
     }
 
+    @Test func benchHelperTimesCallsThroughTheBridgeAndDirectly() async throws {
+        let setup = try await BridgeSetup.start()
+        defer { setup.stop() }
+        // Handing out the due token refreshes it first, so the direct calls and the bridge share one.
+        let token = try await setup.sandbox.run(["get", "notion-mcp", "--field", "access_token"]).stdout
+            .trimmingCharacters(in: .newlines)
+        let result = try await Binary.run(
+            Python.interpreter,
+            [Python.script("bench_bridge.py"), "--url", setup.upstream.url, "--calls", "5", "--", Binary.notionauth, "mcp", "notion-mcp"],
+            environment: setup.sandbox.environment.merging(["NOTION_MCP_ACCESS_TOKEN": token]) { $1 }, directory: setup.sandbox.root)
+        #expect(result.status == 0, "\(result.stderr)")
+        let figures = try JSONValue.parse(Array(result.stdout.utf8))
+        #expect(figures["calls"] == .int(5))
+        for key in ["bridge_median_ms", "direct_median_ms"] {
+            let value: Double? = switch figures[key] { case let .double(v)?: v; case let .int(v)?: Double(v); default: nil }
+            #expect(value.map { $0 > 0 } == true, "\(key): \(result.stdout)")
+        }
+        #expect(!result.stdout.contains(token) && !result.stderr.contains(token))
+    }
+
     /// Standard output holds JSON-RPC messages only, one a line; no token, old or new, is in
     /// any byte the bridge wrote; standard error has whole lines.
     private func expectOnlyProtocolOnStdoutAndNoSecrets(_ outcome: BridgeClient.Outcome, setup: BridgeSetup, also earlier: [String] = []) async throws {
