@@ -79,16 +79,23 @@ actor StandardIOTransport: Transport {
             var start = 0
             for index in 0..<count where buffer[index] == UInt8(ascii: "\n") {
                 pending += buffer[start..<index]
-                if !pending.isEmpty { continuation.yield(Data(pending)) }
+                if !isBlank(pending) { continuation.yield(Data(pending)) }
                 pending.removeAll(keepingCapacity: true)
                 start = index + 1
             }
             pending += buffer[start..<count]
             if pending.count > maxMessageBytes {
                 logger.error("a message on standard input is longer than \(maxMessageBytes) bytes; closing the session")
+                pending.removeAll()
                 break
             }
         }
+        if !isBlank(pending) { continuation.yield(Data(pending)) }
         continuation.finish()
+    }
+
+    /// Empty, or only the white space JSON allows around a value: not a message.
+    private static func isBlank(_ line: [UInt8]) -> Bool {
+        line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
     }
 }

@@ -38,6 +38,8 @@ import Testing
         #expect(mcp.oauth?.pkce == true)
         #expect(mcp.oauth?.tokenBody == .form)
         #expect(mcp.oauth?.clientAuth == ProviderDefinition.ClientAuth.none)
+        #expect(mcp.mcp?.url == "https://mcp.notion.com/mcp")
+        #expect(notion.mcp == nil)
     }
 
     @Test func userFileAddsAProvider() async throws {
@@ -62,6 +64,9 @@ import Testing
         (#"{"schema_version":2,"name":"notion","flows":["token"],"api":{"base_url":"https://x"},"export":{"access_token":["A"]}}"#, "$.schema_version"),
         (#"{"schema_version":1,"name":"notion","flows":["token"],"api":{"base_url":"https://x"},"export":{"access_token":["BAD-NAME"]}}"#, "$.export.access_token[0]"),
         (#"{"schema_version":1,"name":"notion","flows":["token"],"export":{"access_token":["A"]}}"#, "$.api"),
+        (#"{"schema_version":1,"name":"notion","flows":["token"],"api":{"base_url":"https://x"},"mcp":{"url":"http://mcp.example.com/mcp"},"export":{"access_token":["A"]}}"#, "$.mcp.url"),
+        (#"{"schema_version":1,"name":"notion","flows":["token"],"api":{"base_url":"https://x"},"mcp":{},"export":{"access_token":["A"]}}"#, "$.mcp.url"),
+        (#"{"schema_version":1,"name":"notion","flows":["token"],"api":{"base_url":"https://x"},"mcp":"https://x/mcp","export":{"access_token":["A"]}}"#, "$.mcp"),
         (#"["not an object"]"#, "$"),
         (#"{"schema_version":1,"name":"notion""#, "$"),
     ])

@@ -4,6 +4,7 @@ import NIOCore
 
 final class MCPEndpoints: FakeEndpoints {
     static let tokenPath = "/token"
+    static let introspectionPath = "/introspect"
     let state = NIOLockedValueBox(MCPState())
 
     func delay(for request: RecordedRequest) -> TimeAmount { .zero }
@@ -41,6 +42,9 @@ final class MCPEndpoints: FakeEndpoints {
             case "/revoke":
                 guard request.method == "POST" else { return .oauthMethodNotAllowed("POST") }
                 return revoke(request, &state)
+            case Self.introspectionPath:
+                guard request.method == "POST" else { return .oauthMethodNotAllowed("POST") }
+                return introspect(request, baseURL: baseURL, state)
             case "/mcp", "/sse":
                 return mcp(request, baseURL: baseURL, state)
             default:
@@ -56,6 +60,7 @@ final class MCPEndpoints: FakeEndpoints {
             "token_endpoint": baseURL + Self.tokenPath,
             "registration_endpoint": baseURL + "/register",
             "revocation_endpoint": baseURL + "/revoke",
+            "introspection_endpoint": baseURL + Self.introspectionPath,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -217,6 +222,30 @@ final class MCPEndpoints: FakeEndpoints {
             }
         }
         return FakeResponse(status: 200, headers: [], body: [])
+    }
+
+    /// RFC 7662 introspection, for a resource server (the tests' upstream MCP server) to check
+    /// a bearer token it was sent. Access tokens only: that is what resource servers are given.
+    private func introspect(_ request: RecordedRequest, baseURL: String, _ state: MCPState) -> FakeResponse {
+        guard request.mediaType == "application/x-www-form-urlencoded" else {
+            return .oauthError(400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded.")
+        }
+        guard let token = request.formBody["token"] else {
+            return .oauthError(400, "invalid_request", "token is required.")
+        }
+        guard let record = state.tokens[token], record.kind == .access, record.isActive(at: Date()) else {
+            return .json(200, ["active": false])
+        }
+        var answer: [String: Any] = [
+            "active": true,
+            "client_id": record.clientID,
+            "scope": record.scope,
+            "token_type": "Bearer",
+            "aud": baseURL + "/mcp",
+            "iss": baseURL,
+        ]
+        answer["exp"] = record.expiresAt.map { Int($0.timeIntervalSince1970) }
+        return .json(200, answer)
     }
 
     /// The resource itself: enough for a client to check that its bearer works, and to discover

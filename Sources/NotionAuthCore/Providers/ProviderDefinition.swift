@@ -43,6 +43,11 @@ public struct ProviderDefinition: Equatable, Sendable {
         public var identityPath: String?
     }
 
+    /// The provider's hosted MCP server, which `notionauth mcp` bridges to over streamable HTTP.
+    public struct MCP: Equatable, Sendable {
+        public var url: String
+    }
+
     public var schemaVersion: Int
     public var name: String
     public var displayName: String
@@ -50,6 +55,7 @@ public struct ProviderDefinition: Equatable, Sendable {
     public var flows: [Flow]
     public var oauth: OAuth?
     public var api: API
+    public var mcp: MCP?
     /// Expected token prefixes; a token without one gets a warning, never a refusal.
     public var tokenPrefixes: [String]
     /// Environment variable names the access token is exported under.

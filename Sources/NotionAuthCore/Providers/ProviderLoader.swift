@@ -124,7 +124,7 @@ private struct FieldReader {
     mutating func definition(_ json: JSONValue, expectedName: String?) throws(NotionauthError) -> ProviderDefinition {
         let root = try object(json, at: "$", known: [
             "schema_version", "name", "display_name", "docs_url", "flows", "oauth", "api",
-            "token_prefixes", "export", "client_env",
+            "token_prefixes", "export", "client_env", "mcp",
         ])
         guard let version = root["schema_version"]?.int64Value else {
             throw fail("$.schema_version", root["schema_version"] == nil ? "missing (expected 1)" : "expected a whole number")
@@ -205,6 +205,13 @@ private struct FieldReader {
             throw fail("$.api.default_version", "missing (version_header needs a default version)")
         }
 
+        var mcp: ProviderDefinition.MCP?
+        if let mcpValue = root["mcp"], mcpValue != .null {
+            let m = try object(mcpValue, at: "$.mcp", known: ["url"])
+            guard let url = try endpoint(m, "url", at: "$.mcp") else { throw fail("$.mcp.url", "missing (expected a string)") }
+            mcp = ProviderDefinition.MCP(url: url)
+        }
+
         let export = try object(root["export"], at: "$.export", known: ["access_token"])
         var exportNames: [String] = []
         for (i, name) in try strings(export, "access_token", at: "$.export").enumerated() {
@@ -224,6 +231,7 @@ private struct FieldReader {
             schemaVersion: Int(version), name: name, displayName: displayName, docsURL: docsURL,
             flows: flows, oauth: oauth,
             api: .init(baseURL: baseURL, versionHeader: versionHeader, defaultVersion: defaultVersion, identityPath: identityPath),
+            mcp: mcp,
             tokenPrefixes: try strings(root, "token_prefixes", at: "$"),
             exportAccessToken: exportNames,
             clientIDEnvironment: clientID, clientSecretEnvironment: clientSecret)
