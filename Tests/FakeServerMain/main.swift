@@ -1,17 +1,31 @@
 import Foundation
 @testable import NotionFakes
 
-// Usage: notionauth-fake-server [LIFETIME_SECONDS]
-// Starts the fake Notion on a loopback port for scripts/bench, with client "bench-client" /
-// "bench-secret" registered for any 127.0.0.1 redirect URI on ports 7990–7999, and prints
-// its base URL. When standard input closes it prints the number of refresh requests it saw
-// and exits.
-let lifetime = CommandLine.arguments.dropFirst().first.flatMap { Int($0) }
-let server = try await FakeNotionServer.start()
-server.registerClient(id: "bench-client", secret: "bench-secret", redirectURIs: (7990...7999).map { "http://127.0.0.1:\($0)/auth/callback/oauth" })
-server.setAccessTokenLifetime(seconds: lifetime)
-FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
-while readLine() != nil {}
-print("refresh_requests \(server.refreshRequestCount())")
-print("token_requests \(server.requestCount(path: "/v1/oauth/token"))")
-try await server.stop()
+// Usage: notionauth-fake-server [mcp] [LIFETIME_SECONDS]
+// Starts a fake on a loopback port for scripts/bench and prints its base URL: the fake Notion,
+// with client "bench-client" / "bench-secret" registered for any 127.0.0.1 redirect URI on
+// ports 7990–7999; or, with `mcp`, the fake Notion MCP authorization server (dynamic
+// registration, introspection). When standard input closes it prints the number of refresh
+// requests it saw and exits.
+var arguments = CommandLine.arguments.dropFirst()
+let mcp = arguments.first == "mcp"
+if mcp { arguments = arguments.dropFirst() }
+let lifetime = arguments.first.flatMap { Int($0) }
+
+if mcp {
+    let server = try await FakeMCPServer.start()
+    if let lifetime { server.setAccessTokenLifetime(seconds: lifetime) }
+    FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
+    while readLine() != nil {}
+    print("refresh_requests \(server.refreshRequestCount())")
+    try await server.stop()
+} else {
+    let server = try await FakeNotionServer.start()
+    server.registerClient(id: "bench-client", secret: "bench-secret", redirectURIs: (7990...7999).map { "http://127.0.0.1:\($0)/auth/callback/oauth" })
+    server.setAccessTokenLifetime(seconds: lifetime)
+    FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
+    while readLine() != nil {}
+    print("refresh_requests \(server.refreshRequestCount())")
+    print("token_requests \(server.requestCount(path: "/v1/oauth/token"))")
+    try await server.stop()
+}
