@@ -9,6 +9,9 @@ during the `progress` call, and every other notification's method.
 `echo` again (the test changes something at the server meanwhile).
 --stdout-copy PATH: keep a copy of every byte the command writes on standard output.
 --stderr PATH: where the command's standard error goes.
+--drop-get-stream: after `announce`, call `drop_get_stream` (the upstream closes the GET
+stream), wait, and `announce` again; `list_changed_after_drop` says whether that second
+notifications/tools/list_changed arrived (on the stream the bridge opened again).
 """
 
 import argparse
@@ -28,6 +31,7 @@ async def main() -> None:
     parser.add_argument("--pause")
     parser.add_argument("--stdout-copy")
     parser.add_argument("--stderr")
+    parser.add_argument("--drop-get-stream", action="store_true")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     arguments = parser.parse_args()
     command = [word for word in arguments.command if word != "--"] if arguments.command[:1] == ["--"] else arguments.command
@@ -74,6 +78,14 @@ async def main() -> None:
                 if await step("announce", session.call_tool("announce", {})):
                     with anyio.move_on_after(5):
                         await list_changed.wait()
+                if arguments.drop_get_stream and await step("drop_get_stream", session.call_tool("drop_get_stream", {})):
+                    list_changed = anyio.Event()
+                    await asyncio.sleep(2)
+                    report["list_changed_after_drop"] = False
+                    if await step("announce_after_drop", session.call_tool("announce", {})):
+                        with anyio.move_on_after(5):
+                            await list_changed.wait()
+                        report["list_changed_after_drop"] = list_changed.is_set()
                 if arguments.pause:
                     open(arguments.pause + ".reached", "w").close()
                     while not os.path.exists(arguments.pause):

@@ -11,7 +11,11 @@ GET /seen (no token needed) lists every bearer token presented, in order, with t
 (`tokens`), and every request to the endpoint: method, Mcp-Session-Id, MCP-Protocol-Version,
 Last-Event-ID (`requests`).
 
-    upstream_mcp_server.py --introspect http://127.0.0.1:PORT/introspect [--json-response]
+With --resumable, events get ids from an in-memory event store (MCP's resumability), and the
+tool `drop_get_stream` closes the session's GET stream, as a server or a proxy dropping it
+would: a client must open it again, with Last-Event-ID.
+
+    upstream_mcp_server.py --introspect http://127.0.0.1:PORT/introspect [--json-response] [--resumable]
 """
 
 import argparse
@@ -24,8 +28,32 @@ import uvicorn
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.streamable_http import EventMessage, EventStore
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+
+class MemoryEventStore(EventStore):
+    """Every event kept, in order, so that a stream can be resumed after any of them."""
+
+    def __init__(self):
+        self.events: list[tuple[str, str, object]] = []
+
+    async def store_event(self, stream_id, message):
+        event_id = str(len(self.events) + 1)
+        self.events.append((event_id, stream_id, message))
+        return event_id
+
+    async def replay_events_after(self, last_event_id, send_callback):
+        stream = next((stream for event_id, stream, _ in self.events if event_id == last_event_id), None)
+        if stream is None:
+            return None
+        after = False
+        for event_id, event_stream, message in self.events:
+            if after and event_stream == stream and message is not None:
+                await send_callback(EventMessage(message, event_id))
+            after = after or event_id == last_event_id
+        return stream
 
 
 class IntrospectionVerifier(TokenVerifier):
@@ -49,7 +77,7 @@ class IntrospectionVerifier(TokenVerifier):
         )
 
 
-def build(introspection_url: str, port: int, json_response: bool, requests: list[dict]) -> FastMCP:
+def build(introspection_url: str, port: int, json_response: bool, resumable: bool, requests: list[dict]) -> FastMCP:
     base = f"http://127.0.0.1:{port}"
     verifier = IntrospectionVerifier(introspection_url)
     issuer = introspection_url.rsplit("/", 1)[0]
@@ -61,6 +89,8 @@ def build(introspection_url: str, port: int, json_response: bool, requests: list
         token_verifier=verifier,
         auth=AuthSettings(issuer_url=issuer, resource_server_url=base + "/mcp"),
         log_level="WARNING",
+        event_store=MemoryEventStore() if resumable else None,
+        retry_interval=200 if resumable else None,
     )
 
     @server.tool()
@@ -81,6 +111,12 @@ def build(introspection_url: str, port: int, json_response: bool, requests: list
         """Sends notifications/tools/list_changed, unrelated to this request (the GET stream)."""
         await ctx.session.send_tool_list_changed()
         return "announced"
+
+    @server.tool()
+    async def drop_get_stream(ctx: Context) -> str:
+        """Closes this session's GET stream (with --resumable)."""
+        await ctx.close_standalone_sse_stream()
+        return "dropped"
 
     @server.custom_route("/seen", methods=["GET"])
     async def seen(request: Request) -> JSONResponse:
@@ -112,6 +148,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--introspect", required=True)
     parser.add_argument("--json-response", action="store_true")
+    parser.add_argument("--resumable", action="store_true")
     arguments = parser.parse_args()
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -119,7 +156,7 @@ async def main() -> None:
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     requests: list[dict] = []
-    server = build(arguments.introspect, port, arguments.json_response, requests)
+    server = build(arguments.introspect, port, arguments.json_response, arguments.resumable, requests)
     app = RequestRecorder(server.streamable_http_app(), requests)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     running = uvicorn.Server(config)

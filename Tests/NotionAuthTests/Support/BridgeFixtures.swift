@@ -16,16 +16,18 @@ final class UpstreamMCPServer: @unchecked Sendable {
             var method: String
             var session: String?
             var protocol_version: String?
+            var last_event_id: String?
         }
         var tokens: [Token]
         var requests: [Request]
     }
 
-    static func start(checkingTokensAt server: FakeMCPServer, directory: String) async throws -> UpstreamMCPServer {
+    static func start(checkingTokensAt server: FakeMCPServer, directory: String, resumable: Bool = false) async throws -> UpstreamMCPServer {
         try Python.requireInterpreter()
         let started = try Binary.start(
             Python.interpreter,
-            [Python.script("upstream_mcp_server.py"), "--introspect", server.baseURL + MCPEndpoints.introspectionPath],
+            [Python.script("upstream_mcp_server.py"), "--introspect", server.baseURL + MCPEndpoints.introspectionPath]
+                + (resumable ? ["--resumable"] : []),
             stdin: nil, environment: ProcessInfo.processInfo.environment, directory: directory)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
@@ -70,9 +72,9 @@ struct BridgeSetup {
     var server: FakeMCPServer { login.server }
     var sandbox: Sandbox { login.sandbox }
 
-    static func start() async throws -> BridgeSetup {
+    static func start(resumable: Bool = false) async throws -> BridgeSetup {
         let login = try await MCPLoginSetup.loggedIn()
-        let upstream = try await UpstreamMCPServer.start(checkingTokensAt: login.server, directory: login.sandbox.root)
+        let upstream = try await UpstreamMCPServer.start(checkingTokensAt: login.server, directory: login.sandbox.root, resumable: resumable)
         // The override points OAuth at the fake; its mcp.url now points at the upstream server.
         let file = login.sandbox.providersDirectory + "/notion-mcp.json"
         let json = try String(contentsOfFile: file, encoding: .utf8)
@@ -94,11 +96,12 @@ struct BridgeSetup {
     }
 
     /// Tests/Python/bridge_client.py driving `notionauth mcp notion-mcp`, started.
-    func startClient(pause: String? = nil) throws -> BridgeClient {
+    func startClient(pause: String? = nil, dropGetStream: Bool = false) throws -> BridgeClient {
         try Python.requireInterpreter()
         let base = sandbox.root + "/client-" + UUID().uuidString
         var arguments = [Python.script("bridge_client.py"), "--stdout-copy", base + ".stdout", "--stderr", base + ".stderr"]
         if let pause { arguments += ["--pause", pause] }
+        if dropGetStream { arguments.append("--drop-get-stream") }
         arguments += ["--", Binary.notionauth, "mcp", "notion-mcp"]
         let started = try Binary.start(Python.interpreter, arguments, stdin: nil, environment: sandbox.environment, directory: sandbox.root)
         return BridgeClient(started: started, bridgeStdoutPath: base + ".stdout", bridgeStderrPath: base + ".stderr")
