@@ -6,7 +6,7 @@ import NotionAuthCore
 ///
 /// Refreshing rotates the pair, so it happens in TokenRefresh, under the store's cross-process
 /// lock: of every process holding the connection, one refreshes and the others find the new
-/// token. Those calls block, so they run on a thread of their own, off Swift's cooperative pool.
+/// token. Those calls block: they run through `Blocking`.
 actor BridgeCredentials {
     private let refresh: TokenRefresh
     private let name: String
@@ -23,7 +23,7 @@ actor BridgeCredentials {
             return connection.accessToken
         }
         let (refresh, name) = (refresh, name)
-        let usable = try await Self.offPool { () throws(NotionauthError) in try refresh.usableConnection(named: name) }
+        let usable = try await Blocking.run { () throws(NotionauthError) in try refresh.usableConnection(named: name) }
         connection = usable
         return usable.accessToken
     }
@@ -33,7 +33,7 @@ actor BridgeCredentials {
     func token(replacing rejected: String) async throws(NotionauthError) -> String {
         guard let seen = connection, seen.accessToken == rejected else { return try await token() }
         let refresh = refresh
-        let replaced = try await Self.offPool { () throws(NotionauthError) in try refresh.afterRejection(of: seen) }
+        let replaced = try await Blocking.run { () throws(NotionauthError) in try refresh.afterRejection(of: seen) }
         connection = replaced
         return replaced.accessToken
     }
@@ -45,17 +45,4 @@ actor BridgeCredentials {
 
     /// The token in hand, if any, without asking the store (for the goodbye DELETE).
     var currentToken: String? { connection?.accessToken }
-
-    private static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws(NotionauthError) -> T) async throws(NotionauthError) -> T {
-        let result: Result<T, NotionauthError> = await withCheckedContinuation { continuation in
-            Thread {
-                do throws(NotionauthError) {
-                    continuation.resume(returning: .success(try work()))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }.start()
-        }
-        return try result.get()
-    }
 }

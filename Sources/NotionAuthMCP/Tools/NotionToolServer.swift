@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Logging
 import MCP
@@ -134,27 +133,22 @@ struct ToolCalls: Sendable {
         return Array(data)
     }
 
-    /// APIClient blocks (it is what the synchronous commands use); it runs on a thread of its
-    /// own so that the server's tasks keep answering while Notion, a refresh or a 429 wait
-    /// takes its time.
     private func send(method: String, path: String, body: [UInt8]?, connection: String) async -> Result<NotionAuthCore.HTTPResponse, NotionauthError> {
         var client = APIClient(broker: broker, provider: provider, connection: connection)
         client.onRateLimit = { [broker] wait, attempt in
             broker.warn("rate limited by Notion; retrying in \(wait) s (\(attempt)/\(APIClient.maxRateLimitRetries))")
         }
         let known = kept.withLockedValue { $0[connection] }
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { [client, kept] in
-                do throws(NotionauthError) {
-                    let (response, used) = try client.send(method: method, path: path, body: body, reusing: known)
-                    kept.withLockedValue { $0[connection] = used }
-                    continuation.resume(returning: .success(response))
-                } catch {
-                    // Whatever went wrong, the next call starts again from the store.
-                    kept.withLockedValue { $0[connection] = nil }
-                    continuation.resume(returning: .failure(error))
-                }
+        do throws(NotionauthError) {
+            let (response, used) = try await Blocking.run { [client] () throws(NotionauthError) in
+                try client.send(method: method, path: path, body: body, reusing: known)
             }
+            kept.withLockedValue { $0[connection] = used }
+            return .success(response)
+        } catch {
+            // Whatever went wrong, the next call starts again from the store.
+            kept.withLockedValue { $0[connection] = nil }
+            return .failure(error)
         }
     }
 
