@@ -12,6 +12,17 @@ import Testing
         #expect((invocation.command as? GetCommand)?.options == expected)
     }
 
+    @Test func aRepeatedOptionKeepsEveryValueInOrderOnce() throws {
+        let invocation = try ArgumentParser.parse(["mcp", "--connection", "work", "-c", "home", "--connection=work", "--read-only"])
+        let options = try #require((invocation.command as? MCPCommand)?.options)
+        #expect(options.connections == ["work", "home"])
+        #expect(options.allowedConnections.first == "work")
+        #expect(options.readOnly)
+        #expect(try ArgumentParser.parse(["mcp"]).command is MCPCommand)
+        #expect((try ArgumentParser.parse(["mcp"]).command as? MCPCommand)?.options.allowedConnections == ["default"])
+        #expect(throws: NotionauthError.self) { try ArgumentParser.parse(["mcp", "-c", "ok", "-c", "not ok"]) }
+    }
+
     @Test func acceptsEqualsFormAndShortOptions() throws {
         let a = try ArgumentParser.parse(["get", "notion", "--connection=work"])
         let b = try ArgumentParser.parse(["get", "-c", "work", "notion"])

@@ -23,8 +23,11 @@ public struct Invocation: Sendable {
 public struct ParsedArguments: Sendable {
     let spec: CommandSpec?
     var values: [String: String] = [:]
-    /// Every value of each option, in order, for options that may be given more than once.
-    var repeatedValues: [String: [String]] = [:]
+    /// Every value given, in order, with its option's name beside it, for options that may be
+    /// given more than once. Two arrays of String rather than a dictionary of arrays: a new
+    /// generic type costs `get` its runtime metadata at every start (about 40,000 instructions).
+    var givenNames: [String] = []
+    var givenValues: [String] = []
     var flags: Set<String> = []
     public internal(set) var positionals: [String] = []
     /// What followed `--`, for `run`'s command; nil when there was no `--`.
@@ -38,7 +41,8 @@ public struct ParsedArguments: Sendable {
 
     /// Every value given for an option that may be repeated (`--connection a --connection b`).
     public func values(_ option: CommandSpec.Option) -> [String] {
-        repeatedValues[declared(option)] ?? []
+        let name = declared(option)
+        return givenNames.indices.filter { givenNames[$0] == name }.map { givenValues[$0] }
     }
 
     public func flag(_ option: CommandSpec.Option) -> Bool {
@@ -181,10 +185,12 @@ public enum ArgumentParser {
         if let valueName = option.valueName {
             if let inlineValue {
                 parsed.values[name] = inlineValue
-                parsed.repeatedValues[name, default: []].append(inlineValue)
+                parsed.givenNames.append(name)
+                parsed.givenValues.append(inlineValue)
             } else if let next = rest.first, !(next.hasPrefix("-") && next.count > 1) {
                 parsed.values[name] = next
-                parsed.repeatedValues[name, default: []].append(next)
+                parsed.givenNames.append(name)
+                parsed.givenValues.append(next)
                 rest = rest.dropFirst()
             } else {
                 throw .usage("--\(name) needs a value (\(valueName))", command: spec?.name)
