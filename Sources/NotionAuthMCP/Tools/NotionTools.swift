@@ -65,16 +65,11 @@ enum NotionTools {
     static let pageSize: Value = ["type": "integer", "minimum": 1, "maximum": 100, "description": "How many results per page (at most 100; default 100)."]
     static let paginated: [String: Value] = ["start_cursor": startCursor, "page_size": pageSize]
 
-    private static func paginatedPairs(_ arguments: inout ToolArguments) throws(ToolArgumentError) -> [(String, String)] {
-        try arguments.pagination()
-    }
-
     /// The body fields for POST endpoints that paginate in the body.
     private static func paginationBody(_ arguments: inout ToolArguments) throws(ToolArgumentError) -> [String: Value] {
         var body: [String: Value] = [:]
-        for (name, value) in try arguments.pagination() {
-            body[name] = name == "page_size" ? .int(Int(value)!) : .string(value)
-        }
+        body["start_cursor"] = try arguments.optionalString("start_cursor", maxLength: ToolArguments.maxCursorLength).map(Value.string)
+        body["page_size"] = try arguments.optionalInt("page_size", in: ToolArguments.pageSizes).map(Value.int)
         return body
     }
 
@@ -148,7 +143,7 @@ enum NotionTools {
             let property = try arguments.string("property_id", maxLength: 256)
             return NotionRequest(
                 method: "GET", path: "/v1/pages/\(page)/properties/\(PathSegment.encode(property))",
-                query: try paginatedPairs(&arguments))
+                query: try arguments.pagination())
         },
         NotionTool(
             name: "notion_create_page", title: "Create a page",
@@ -221,7 +216,7 @@ enum NotionTools {
             required: ["block_id"]
         ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
             let block = try arguments.id("block_id")
-            return NotionRequest(method: "GET", path: "/v1/blocks/\(block)/children", query: try paginatedPairs(&arguments))
+            return NotionRequest(method: "GET", path: "/v1/blocks/\(block)/children", query: try arguments.pagination())
         },
         NotionTool(
             name: "notion_append_block_children", title: "Add content to a page or block",
@@ -348,7 +343,7 @@ enum NotionTools {
             required: ["block_id"]
         ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
             let block = try arguments.id("block_id")
-            return NotionRequest(method: "GET", path: "/v1/comments", query: [("block_id", block)] + (try paginatedPairs(&arguments)))
+            return NotionRequest(method: "GET", path: "/v1/comments", query: [("block_id", block)] + (try arguments.pagination()))
         },
         NotionTool(
             name: "notion_create_comment", title: "Comment on a page",
@@ -389,7 +384,7 @@ enum NotionTools {
             description: "Lists the workspace's people and bots (names; email addresses when the integration may read them), paginated.",
             effect: .reads, properties: paginated, required: []
         ) { (arguments: inout ToolArguments) throws(ToolArgumentError) in
-            NotionRequest(method: "GET", path: "/v1/users", query: try paginatedPairs(&arguments))
+            NotionRequest(method: "GET", path: "/v1/users", query: try arguments.pagination())
         },
         byID(
             "notion_get_user", title: "Get a user",

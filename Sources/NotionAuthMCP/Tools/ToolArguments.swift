@@ -14,6 +14,8 @@ struct ToolArguments {
     /// Notion refuses request bodies over 500 KB; twice that is certainly a mistake.
     static let maxBodyBytes = 1 << 20
     static let maxStringLength = 1 << 16
+    static let maxCursorLength = 1024
+    static let pageSizes = 1...100
 
     private let values: [String: Value]
     private var read: Set<String> = []
@@ -100,8 +102,8 @@ struct ToolArguments {
     /// `start_cursor` and `page_size`, as every paginated endpoint takes them.
     mutating func pagination() throws(ToolArgumentError) -> [(String, String)] {
         var pairs: [(String, String)] = []
-        if let cursor = try optionalString("start_cursor", maxLength: 1024) { pairs.append(("start_cursor", cursor)) }
-        if let size = try optionalInt("page_size", in: 1...100) { pairs.append(("page_size", String(size))) }
+        if let cursor = try optionalString("start_cursor", maxLength: Self.maxCursorLength) { pairs.append(("start_cursor", cursor)) }
+        if let size = try optionalInt("page_size", in: Self.pageSizes) { pairs.append(("page_size", String(size))) }
         return pairs
     }
 
