@@ -1,6 +1,7 @@
 @testable import NotionFakes
 import AsyncHTTPClient
 import Foundation
+import Synchronization
 import NIOCore
 import NIOPosix
 import Testing
@@ -33,12 +34,18 @@ enum Browserless {
         }
     }
 
-    /// A port nothing listens on right now, drawn at random below the kernel's ephemeral
-    /// range: a port the kernel hands out for bind(0) is soon handed out again, as the local
-    /// port of some test's outgoing connection, and the login then finds it in use.
+    /// Ports already handed to a test of this run: two concurrent tests drawing the same
+    /// port at random (seen in CI) would each find the other's login on it.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// A port nothing listens on right now and no other test of this run was given, drawn at
+    /// random below the kernel's ephemeral range: a port the kernel hands out for bind(0) is
+    /// soon handed out again, as the local port of some test's outgoing connection, and the
+    /// login then finds it in use.
     static func freePort() throws -> Int {
         for _ in 0..<200 {
             let port = Int.random(in: 20_000..<32_000)
+            guard handedOut.withLock({ $0.insert(port).inserted }) else { continue }
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             defer { close(fd) }
             var address = sockaddr_in()
