@@ -44,7 +44,8 @@ build_release() {
     # notionauth-mcp links the system's libcurl (see MCP_RELEASE_FLAGS).
     need_packages libcurl4-openssl-dev:/usr/bin/curl-config
     log=$(mktemp)
-    for product in notionauth make-bench-vault notionauth-mcp; do
+    # notionauth-postgres: what notionauth runs in its place for a postgres:// store.
+    for product in notionauth make-bench-vault notionauth-mcp notionauth-postgres; do
         local flags=("${RELEASE_FLAGS[@]}")
         [[ $product == notionauth-mcp ]] && flags=("${MCP_RELEASE_FLAGS[@]}")
         if ! swift build "${flags[@]}" -q --product "$product" >"$log" 2>&1; then
