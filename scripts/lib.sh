@@ -134,7 +134,7 @@ CONF
         port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
         postgres_as "$user" sed -i "/^port = /d" "$dir/data/postgresql.conf"
         echo "port = $port" | postgres_as "$user" tee -a "$dir/data/postgresql.conf" >/dev/null
-        (cd "$dir" && postgres_as "$user" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start >/dev/null 2>&1) && break
+        postgres_ctl "$bin" "$dir/data" "$user" start >/dev/null 2>&1 && break
         port=
     done
     if [[ -z $port ]] || ! postgres_wait "$bin" "$dir" "$port"; then
@@ -161,6 +161,25 @@ SQL
     export NOTIONAUTH_TEST_POSTGRES_USER=$user
 }
 
+# pg_ctl start, stop or restart (fast shutdown; waits up to 30 s) for the cluster in DATA.
+# The server outlives its caller, so it must not inherit the caller's descriptors: a caller
+# waiting for one of them to close (Foundation's Process does) would wait forever.
+postgres_ctl() {
+    local bin=$1 data=$2 user=$3 action=$4 fd
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        cd "${data%/data}"
+        case $action in
+            start) postgres_as "$user" "$bin/pg_ctl" -D "$data" -l "${data%/data}/server.log" -w -t 30 start ;;
+            restart) postgres_as "$user" "$bin/pg_ctl" -D "$data" -l "${data%/data}/server.log" -m fast -w -t 30 restart ;;
+            stop) postgres_as "$user" "$bin/pg_ctl" -D "$data" -m fast -w -t 30 stop ;;
+        esac
+    )
+}
+
 # Waits, up to 30 s, until the server on PORT accepts connections.
 postgres_wait() {
     local bin=$1 dir=$2 port=$3 tries
@@ -179,8 +198,7 @@ postgres_stop() {
     [[ -n $data ]] || return 0
     local dir=${data%/data}
     if [[ -f $data/postmaster.pid ]]; then
-        (cd "$dir" && postgres_as "$NOTIONAUTH_TEST_POSTGRES_USER" "$NOTIONAUTH_TEST_POSTGRES_BIN/pg_ctl" \
-            -D "$data" -m fast -w -t 30 stop >/dev/null 2>&1) ||
+        postgres_ctl "$NOTIONAUTH_TEST_POSTGRES_BIN" "$data" "$NOTIONAUTH_TEST_POSTGRES_USER" stop >/dev/null 2>&1 ||
             echo "notionauth: could not stop the test PostgreSQL server in $dir" >&2
     fi
     [[ $dir == /tmp/notionauth-postgres.* ]] && rm -rf "$dir"
