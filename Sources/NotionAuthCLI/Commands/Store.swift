@@ -51,7 +51,7 @@ struct StoreCommand: CommandDefinition {
     func run(session: Session) throws(NotionauthError) -> ExitStatus {
         switch action {
         case .status: return try status(session)
-        case .init: return try initialize(session)
+        case .`init`: return try initialize(session)
         case .copy: return try copy(session)
         }
     }

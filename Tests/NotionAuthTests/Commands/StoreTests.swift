@@ -102,8 +102,8 @@ import Testing
             #expect(original.stdout == copied.stdout)
         }
         // Byte for byte after decryption: the vault's own records.
-        let first = try Vault(path: sandbox.vaultPath, keys: VaultKeys(environmentKey: key, passphrase: { _ in throw .failure("no") })).open().allRecords()
-        let second = try Vault(path: back, keys: VaultKeys(environmentKey: key, passphrase: { _ in throw .failure("no") })).open().allRecords()
+        let first = try Vault(path: sandbox.vaultPath, keys: VaultKeys(environmentKey: key, passphrase: { (_: Bool) throws(NotionauthError) -> SecureBytes in throw NotionauthError.failure("no") })).open().allRecords()
+        let second = try Vault(path: back, keys: VaultKeys(environmentKey: key, passphrase: { (_: Bool) throws(NotionauthError) -> SecureBytes in throw NotionauthError.failure("no") })).open().allRecords()
         #expect(first == second)
     }
 }
