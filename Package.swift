@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "notionauth", targets: ["notionauth"]),
         .executable(name: "notionauth-mcp", targets: ["notionauth-mcp"]),
+        .executable(name: "notionauth-postgres", targets: ["notionauth-postgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -15,6 +16,10 @@ let package = Package(
         // Already in the graph (the SDK and AsyncHTTPClient use it): named here because the
         // SDK's Transport protocol asks its conformers for a Logger.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.5.0"),
+        // The PostgreSQL store (NotionAuthPostgres); TLS through swift-nio-ssl, named here
+        // because sslmode builds its TLS configuration.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
     ],
     targets: [
         // Debian's libsodium-dev; the module map is in Sources/CSodium.
@@ -77,6 +82,22 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "notionauth-mcp", dependencies: ["NotionAuthMCP", "NotionAuthCLI", "NotionAuthCore"]),
+        // The PostgreSQL store: a room of its own, in an executable of its own that `notionauth`
+        // runs in its place when the store is a postgres:// URL, so that `get` and `export`
+        // against the file vault never load a database driver (CONTRIBUTING.md, "Adding a store").
+        .target(
+            name: "NotionAuthPostgres",
+            dependencies: [
+                "NotionAuthCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "notionauth-postgres", dependencies: ["NotionAuthPostgres", "NotionAuthCLI", "NotionAuthCore"]),
         // Fills a vault with N connections for scripts/bench.
         .executableTarget(name: "make-bench-vault", dependencies: ["NotionAuthCore"]),
         // Fake Notion and Notion MCP servers on loopback: the tests' peers, and the server
@@ -102,8 +123,10 @@ let package = Package(
                 "NotionAuthCLI",
                 "NotionFakes",
                 "NotionAuthMCP",
+                "NotionAuthPostgres",
                 "notionauth",
                 "notionauth-mcp",
+                "notionauth-postgres",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

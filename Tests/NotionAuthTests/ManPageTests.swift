@@ -5,7 +5,7 @@ import Testing
 @testable import NotionAuthCLI
 
 @Suite struct ManPageTests {
-    static let pages = ["notionauth.1", "notionauth-vault.5", "notionauth-providers.5"]
+    static let pages = ["notionauth.1", "notionauth-vault.5", "notionauth-providers.5", "notionauth-store.5"]
 
     static func path(_ page: String) -> String { Binary.repositoryRoot + "/man/" + page }
 

@@ -59,13 +59,15 @@ public struct CommandSpec: Sendable {
     }
 
     public static let vault = Option("vault", value: "PATH", "use the vault at PATH (default: $NOTIONAUTH_VAULT, else <config>/vault)")
+    public static let store = Option("store", value: "URL", "use the store at URL: file:PATH or postgres://… (default: $NOTIONAUTH_STORE, else the vault)")
+    public static let namespace = Option("namespace", value: "NAME", "the namespace within a shared store (default: $NOTIONAUTH_NAMESPACE, else default)")
     public static let json = Option("json", "machine-readable output on stdout")
     public static let quiet = Option("quiet", short: "q", "print nothing but what was asked for and errors")
     public static let noColor = Option("no-color", "never colour the output")
     public static let help = Option("help", short: "h", "show this help")
 
     /// Options every command accepts.
-    public static let globalOptions: [Option] = [vault, json, quiet, noColor, help]
+    public static let globalOptions: [Option] = [vault, store, namespace, json, quiet, noColor, help]
 
     /// `--connection NAME`, which most commands take.
     public static let connection = Option("connection", short: "c", value: "NAME", "the connection to use (default: default)")

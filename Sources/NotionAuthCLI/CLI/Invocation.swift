@@ -4,6 +4,8 @@ import NotionAuthLogin
 /// Options that every command accepts.
 public struct GlobalOptions: Equatable, Sendable {
     public var vault: String?
+    public var store: String?
+    public var namespace: String?
     public var json = false
     public var quiet = false
     public var noColor = false
@@ -148,6 +150,8 @@ public enum ArgumentParser {
 
     private static func apply(_ parsed: Parsed, to global: inout GlobalOptions) {
         if let vault = parsed.value(CommandSpec.vault) { global.vault = vault }
+        if let store = parsed.value(CommandSpec.store) { global.store = store }
+        if let namespace = parsed.value(CommandSpec.namespace) { global.namespace = namespace }
         if parsed.flag(CommandSpec.json) { global.json = true }
         if parsed.flag(CommandSpec.quiet) { global.quiet = true }
         if parsed.flag(CommandSpec.noColor) { global.noColor = true }

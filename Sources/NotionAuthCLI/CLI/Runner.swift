@@ -28,6 +28,7 @@ public enum Runner {
     public static let commands: [any CommandDefinition.Type] = [
         LoginCommand.self, GetCommand.self, ExportCommand.self, InspectCommand.self, ListCommand.self,
         StatusCommand.self, LogoutCommand.self, RunCommand.self, APICommand.self, MCPCommand.self, VaultCommand.self,
+        StoreCommand.self,
         CompletionCommand.self, HelpCommand.self, VersionCommand.self, CompleteCommand.self,
     ]
 

@@ -10,7 +10,7 @@ public struct Session: Sendable {
         self.global = global
         let style = Style.forStderr(context: context, global: global)
         let stderr = context.stderr
-        broker = Broker(context: context, vaultPath: global.vault) { text in
+        broker = Broker(context: context, vaultPath: global.vault, storeURL: global.store, namespace: global.namespace) { text in
             stderr.write("\(style.yellow("warning:")) \(TerminalText.sanitize(text, keepingNewlines: true))\n")
         }
     }

@@ -73,6 +73,15 @@ public struct MCPCommand: CommandDefinition {
     /// `notionauth-mcp` in the directory of the running executable (symbolic links resolved,
     /// so that a link to notionauth on PATH still finds it).
     static func serverExecutable() throws(NotionauthError) -> String {
+        try SiblingExecutable.path(executableName)
+    }
+}
+
+/// An executable installed beside the running one (as git runs `git-NAME`).
+public enum SiblingExecutable {
+    /// `name` in the directory of the running executable (symbolic links resolved, so that a
+    /// link to notionauth on PATH still finds it).
+    public static func path(_ executableName: String) throws(NotionauthError) -> String {
         guard let me = realpath("/proc/self/exe", nil) else {
             throw .failure("cannot find where notionauth is installed: \(String(cString: strerror(errno)))")
         }

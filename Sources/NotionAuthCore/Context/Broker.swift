@@ -12,13 +12,25 @@ public struct Broker: Sendable {
     /// Says something a person should know that is not an error (stderr for the CLI).
     public let warn: @Sendable (String) -> Void
 
-    /// `vaultPath` overrides where the vault is (`--vault`).
-    public init(context: Context, vaultPath: String?, warn: @escaping @Sendable (String) -> Void) {
+    /// The namespace within a shared store (`--namespace`, NOTIONAUTH_NAMESPACE); the file
+    /// vault has only `default`.
+    public let namespace: String
+
+    public static let defaultNamespace = "default"
+
+    /// `vaultPath` overrides where the vault is (`--vault`); `storeURL` selects the store
+    /// (`--store`, else NOTIONAUTH_STORE): none or `file:PATH` is the file vault, another
+    /// scheme goes to the opener the context has for it.
+    public init(context: Context, vaultPath: String?, storeURL: String? = nil, namespace: String? = nil, warn: @escaping @Sendable (String) -> Void) {
         self.context = context
         self.warn = warn
+        let environment = context.environment
+        let storeURL = storeURL ?? environment["NOTIONAUTH_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+        self.namespace = namespace ?? environment["NOTIONAUTH_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultNamespace
+        var vaultPath = vaultPath
+        if let storeURL, storeURL.hasPrefix("file:") { vaultPath = String(storeURL.dropFirst(5)) }
         paths = Paths(environment: context.environment, vaultOption: vaultPath)
         providers = ProviderRegistry(overridesDirectory: paths.providersDirectory)
-        let environment = context.environment
         let path = paths.vault
         vault = Vault(
             path: path,
@@ -27,7 +39,26 @@ public struct Broker: Sendable {
                 passphrase: { (confirm: Bool) throws(NotionauthError) -> SecureBytes in
                     try PassphraseSource.obtain(context: context, vaultPath: path, confirm: confirm)
                 }))
-        store = FileVaultStore(vault: vault)
+        store = Self.openStore(url: storeURL, namespace: self.namespace, vault: vault, context: context)
+    }
+
+    private static func openStore(url: String?, namespace: String, vault: Vault, context: Context) -> any CredentialStore {
+        guard let url, !url.hasPrefix("file:") else {
+            if namespace != defaultNamespace {
+                return UnavailableStore(location: vault.path, error: .usage("the file vault has no namespaces; --namespace needs a shared store (--store)", command: nil))
+            }
+            return FileVaultStore(vault: vault)
+        }
+        let request = StoreRequest(url: url, namespace: namespace, vault: vault, context: context)
+        guard let scheme = request.scheme, let opener = context.storeOpeners[scheme] else {
+            let shown = url.split(separator: ":", maxSplits: 1).first.map(String.init) ?? url
+            return UnavailableStore(location: shown, error: .usage("unknown store '\(shown):…'; a store is file:PATH or a postgres:// URL", command: nil))
+        }
+        do {
+            return try opener(request)
+        } catch {
+            return UnavailableStore(location: "--store", error: error)
+        }
     }
 
     public var now: Int64 { context.now() }

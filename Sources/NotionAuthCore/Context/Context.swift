@@ -22,6 +22,9 @@ public struct Context: Sendable {
     public var http: HTTPTransport
     /// Opens a URL in the user's browser; false when it could not.
     public var openBrowser: @Sendable (_ url: String) -> Bool
+    /// Stores other than the file vault, by URL scheme (`--store`); none unless the
+    /// executable installs them.
+    public var storeOpeners = StoreOpeners()
 
     public init(
         environment: [String: String], stdout: OutputSink, stderr: OutputSink,

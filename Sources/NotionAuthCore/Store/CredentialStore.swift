@@ -24,6 +24,15 @@ public protocol CredentialStore: Sendable {
     func update<T>(reservingGrowth: Int?, _ body: (inout CredentialChanges) throws(NotionauthError) -> T) throws(NotionauthError) -> T
 }
 
+/// A store with a schema of its own to create and report on (`store init`, `store status`).
+public protocol ManagedStore: CredentialStore {
+    /// Creates or migrates what the store needs, idempotently; what was done, for people.
+    func initialize() throws(NotionauthError) -> String
+    /// What `store status` shows, in order: location (never a password), schema version,
+    /// key source, counts of connections and clients.
+    func statusFields() throws(NotionauthError) -> [(String, JSONValue)]
+}
+
 extension CredentialStore {
     public func update<T>(_ body: (inout CredentialChanges) throws(NotionauthError) -> T) throws(NotionauthError) -> T {
         try update(reservingGrowth: nil, body)
@@ -61,6 +70,8 @@ public protocol CredentialSnapshot {
     /// Every connection (of one provider, when given), decrypted, in key order.
     func connections(provider: String?) throws(NotionauthError) -> [Connection]
     func clientCredentials(provider: String) throws(NotionauthError) -> ClientCredentials?
+    /// The providers that have stored client credentials, in order (`store copy`).
+    func clientProviders() throws(NotionauthError) -> [String]
 }
 
 extension CredentialSnapshot {
@@ -72,8 +83,8 @@ extension CredentialSnapshot {
 /// What an `update` body sees and changes: the stored state, with its own changes on top.
 public struct CredentialChanges {
     private let base: any CredentialSnapshot
-    private(set) var changedConnections: [ConnectionKey: Connection?] = [:]
-    private(set) var changedClients: [String: ClientCredentials?] = [:]
+    public private(set) var changedConnections: [ConnectionKey: Connection?] = [:]
+    public private(set) var changedClients: [String: ClientCredentials?] = [:]
 
     public init(base: any CredentialSnapshot) {
         self.base = base

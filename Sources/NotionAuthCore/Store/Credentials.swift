@@ -256,14 +256,49 @@ protocol VaultRecord {
 }
 
 func decodeRecord<T: VaultRecord>(_ bytes: [UInt8], name: String, path: String, as type: T.Type) throws(NotionauthError) -> T {
+    switch decodedRecord(bytes, name: name, as: type) {
+    case let .success(value): return value
+    case let .failure(problem): throw .vault(path: path, reason: problem.reason)
+    }
+}
+
+struct RecordProblem: Error {
+    let reason: String
+}
+
+func decodedRecord<T: VaultRecord>(_ bytes: [UInt8], name: String, as type: T.Type) -> Result<T, RecordProblem> {
     // Authenticated but unreadable: written by an incompatible version, never silently dropped.
     guard let fields = FieldRecord(bytes: bytes), let value = T(fields: fields) else {
-        throw .vault(path: path, reason: "record '\(name)' is not in the expected format")
+        return .failure(RecordProblem(reason: "record '\(name)' is not in the expected format"))
     }
     // Lookups go by the record's name and listings by its fields: a record whose fields
     // name another connection would be found by one and not the other.
     guard value.recordName == name else {
-        throw .vault(path: path, reason: "record '\(name)' holds the fields of '\(value.recordName)'; it was not written by notionauth")
+        return .failure(RecordProblem(reason: "record '\(name)' holds the fields of '\(value.recordName)'; it was not written by notionauth"))
     }
-    return value
+    return .success(value)
+}
+
+/// The vault's record names and plaintext encoding (notionauth-vault(5)), for stores in
+/// other targets: a record means the same wherever it is kept.
+public enum RecordCoding {
+    public static func name(of connection: Connection) -> String { connection.recordName }
+    public static func name(of client: ClientCredentials) -> String { client.recordName }
+    public static func plaintext(of connection: Connection) -> [UInt8] { connection.fields.bytes }
+    public static func plaintext(of client: ClientCredentials) -> [UInt8] { client.fields.bytes }
+
+    /// The connection in record `name`; `.store` naming the record when it does not parse.
+    public static func connection(_ bytes: [UInt8], name: String, location: String) throws(NotionauthError) -> Connection {
+        switch decodedRecord(bytes, name: name, as: Connection.self) {
+        case let .success(value): return value
+        case let .failure(problem): throw .store(location: location, reason: problem.reason)
+        }
+    }
+
+    public static func client(_ bytes: [UInt8], name: String, location: String) throws(NotionauthError) -> ClientCredentials {
+        switch decodedRecord(bytes, name: name, as: ClientCredentials.self) {
+        case let .success(value): return value
+        case let .failure(problem): throw .store(location: location, reason: problem.reason)
+        }
+    }
 }

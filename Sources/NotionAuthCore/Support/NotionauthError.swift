@@ -43,6 +43,9 @@ public enum NotionauthError: Error, Equatable, CustomStringConvertible, Sendable
     case credentialUnusable(provider: String, connection: String, status: String)
     /// The vault exists but cannot be opened: wrong key, tampered, corrupt, unsafe permissions.
     case vault(path: String, reason: String)
+    /// A store other than the file vault cannot be reached or opened (unreachable database,
+    /// no schema, a row that does not open); `location` never holds a password.
+    case store(location: String, reason: String)
     /// A provider definition file is malformed: `jsonPath` points at the bad field.
     case invalidProvider(file: String, jsonPath: String, message: String)
     case network(String)
@@ -65,7 +68,7 @@ public enum NotionauthError: Error, Equatable, CustomStringConvertible, Sendable
         case .usage: .usage
         case .providerNotFound, .connectionNotFound, .fieldNotFound: .notFound
         case .notLoggedIn, .authenticationFailed, .credentialUnusable: .authenticationNeeded
-        case .vault, .unsafeFile: .vaultUnavailable
+        case .vault, .store, .unsafeFile: .vaultUnavailable
         case .interrupted: .interrupted
         case .invalidProvider, .network, .noAnswer, .io, .noSpace, .unrepresentable, .failure: .failure
         }
@@ -82,6 +85,7 @@ public enum NotionauthError: Error, Equatable, CustomStringConvertible, Sendable
         case .authenticationFailed: "authentication_failed"
         case .credentialUnusable: "credential_unusable"
         case .vault: "vault_unavailable"
+        case .store: "store_unavailable"
         case .invalidProvider: "invalid_provider"
         case .network, .noAnswer: "network"
         case .io: "io"
@@ -114,6 +118,8 @@ public enum NotionauthError: Error, Equatable, CustomStringConvertible, Sendable
             return "the \(provider) credential of connection '\(connection)' is \(status); log in again: `notionauth login \(provider)\(flag) --force` (or pipe a new token to `notionauth login \(provider)\(flag) --with-token`)"
         case let .vault(path, reason):
             return "cannot open the vault \(path): \(reason)"
+        case let .store(location, reason):
+            return "cannot use the store \(location): \(reason)"
         case let .invalidProvider(file, jsonPath, message):
             return "invalid provider definition \(file): \(jsonPath): \(message)"
         case let .network(message), let .noAnswer(message):

@@ -1,6 +1,6 @@
 /// The file vault as a `CredentialStore`: one encrypted file per person and machine
 /// (notionauth-vault(5)), the default store.
-public struct FileVaultStore: CredentialStore {
+public struct FileVaultStore: ManagedStore {
     public let vault: Vault
 
     public init(vault: Vault) {
@@ -8,6 +8,24 @@ public struct FileVaultStore: CredentialStore {
     }
 
     public var location: String { vault.path }
+
+    public func initialize() throws(NotionauthError) -> String {
+        "The file vault \(vault.path) needs no initialisation; the first login creates it."
+    }
+
+    public func statusFields() throws(NotionauthError) -> [(String, JSONValue)] {
+        let open = try vault.open()
+        var fields: [(String, JSONValue)] = [("location", .string(vault.path)), ("kind", .string("file")), ("exists", .bool(open.exists))]
+        guard open.exists else { return fields }
+        fields.append(("format_version", .int(Int64(VaultFormat.version))))
+        switch open.protection {
+        case .passphrase?: fields.append(("key_source", .string("passphrase")))
+        default: fields.append(("key_source", .string(vault.keys.environmentKey != nil ? "NOTIONAUTH_VAULT_KEY" : vault.keyPath)))
+        }
+        fields.append(("connections", .int(Int64(try open.connectionCount))))
+        fields.append(("clients", .int(Int64(try open.clientProviders().count))))
+        return fields
+    }
 
     public func snapshot() throws(NotionauthError) -> any CredentialSnapshot {
         try vault.open()
@@ -41,6 +59,10 @@ extension OpenVault: CredentialSnapshot {
     public func connectionKeys() throws(NotionauthError) -> [ConnectionKey] {
         try recordNames.compactMap(ConnectionKey.init(recordName:))
     }
+
+    public func clientProviders() throws(NotionauthError) -> [String] {
+        try recordNames.filter { $0.hasPrefix("client/") }.map { String($0.dropFirst("client/".count)) }
+    }
 }
 
 /// The decrypted records an `update` starts from, read as a snapshot.
@@ -67,11 +89,15 @@ struct VaultContentsSnapshot: CredentialSnapshot {
     func clientCredentials(provider: String) throws(NotionauthError) -> ClientCredentials? {
         try contents.clientCredentials(provider: provider, path: path)
     }
+
+    func clientProviders() throws(NotionauthError) -> [String] {
+        contents.records.keys.filter { $0.hasPrefix("client/") }.map { String($0.dropFirst("client/".count)) }.sorted()
+    }
 }
 
 extension ConnectionKey {
     /// The key of record `connection/PROVIDER/NAME`; nil for any other record.
-    init?(recordName: String) {
+    public init?(recordName: String) {
         let parts = recordName.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "connection" else { return nil }
         self.init(provider: String(parts[1]), name: String(parts[2]))

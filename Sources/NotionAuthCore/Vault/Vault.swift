@@ -144,7 +144,10 @@ public struct Vault: Sendable {
         return try createKeyFile()
     }
 
-    func keyEncryptionKey(for protection: VaultFormat.Protection) throws(NotionauthError) -> SecureBytes {
+    /// The key-encryption key for `protection`: NOTIONAUTH_VAULT_KEY or the key file, or the
+    /// passphrase through Argon2id (derived once per process). Other stores wrap their data
+    /// keys with the same sources.
+    public func keyEncryptionKey(for protection: VaultFormat.Protection) throws(NotionauthError) -> SecureBytes {
         switch protection {
         case .key:
             if let environmentKey = keys.environmentKey { return try decodeEnvironmentKey(environmentKey) }

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import NotionAuthCore
+@testable import NotionAuthCLI
+
+/// `store init`, `store status`, `store copy`, and the everyday commands against a
+/// PostgreSQL store, running the real binary.
+@Suite struct StoreTests {
+    @Test func storeInitIsIdempotentAndStatusShowsNoPassword() async throws {
+        let database = try TestPostgres.makeDatabase()
+        let sandbox = try Sandbox()
+        sandbox.useStore(database, key: TestPostgres.randomKey())
+        let first = try await sandbox.run(["store", "init"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("Created"))
+        let second = try await sandbox.run(["store", "init"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("up to date"))
+        #expect(try TestPostgres.psql(database, "SELECT count(*) FROM notionauth_schema_version").hasPrefix("1"))
+        let status = try await sandbox.run(["store", "status", "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        let json = try JSONValue.parse(Array(status.stdout.utf8))
+        #expect(json["store"]?["schema_version"] == .int(1))
+        #expect(json["store"]?["connections"] == .int(0))
+        let password = try #require(URLComponents(string: database)?.password)
+        #expect(!status.stdout.contains(password))
+        #expect(json["store"]?["location"]?.stringValue?.contains("@127.0.0.1") == true)
+    }
+
+    @Test func aStoreWithoutSchemaIsAnErrorNotAnEmptyStore() async throws {
+        let database = try TestPostgres.makeDatabase()
+        let sandbox = try Sandbox()
+        sandbox.useStore(database, key: TestPostgres.randomKey())
+        let result = try await sandbox.run(["list"])
+        #expect(result.status == 5)
+        #expect(result.stderr.contains("store init"))
+    }
+
+    @Test func loginGetListLogoutWorkAgainstAPostgresStore() async throws {
+        let database = try TestPostgres.makeDatabase()
+        let sandbox = try Sandbox()
+        let key = TestPostgres.randomKey()
+        sandbox.environment["NOTIONAUTH_VAULT_KEY"] = key
+        let store = ["--store", database]
+        #expect(try await sandbox.run(store + ["store", "init"]).status == 0)
+        let login = try await sandbox.run(store + ["login", "notion", "--with-token", "--no-verify", "--connection", "work"], stdin: Sandbox.testToken + "\n")
+        #expect(login.status == 0, "\(login.stderr)")
+        let get = try await sandbox.run(store + ["get", "notion", "--connection", "work", "--field", "access_token"])
+        #expect(get.status == 0, "\(get.stderr)")
+        #expect(get.stdout == Sandbox.testToken + "\n")
+        let list = try await sandbox.run(store + ["list"])
+        #expect(list.stdout.contains("work"))
+        // Nothing went to the file vault.
+        #expect(!FileManager.default.fileExists(atPath: sandbox.vaultPath))
+        let logout = try await sandbox.run(store + ["logout", "notion", "--connection", "work", "--keep-remote"])
+        #expect(logout.status == 0, "\(logout.stderr)")
+        let after = try await sandbox.run(store + ["get", "notion", "--connection", "work"])
+        #expect(after.status == 4)
+        #expect(try TestPostgres.psql(database, "SELECT count(*) FROM notionauth_records").hasPrefix("0"))
+    }
+
+    @Test func anUnreachableDatabaseIsExitFiveWithinTheBoundNamingHostAndPort() async throws {
+        let sandbox = try Sandbox()
+        sandbox.useStore("postgres://someone:pw@127.0.0.1:1/db?sslmode=disable", key: TestPostgres.randomKey())
+        let started = Date()
+        let result = try await sandbox.run(["get", "notion"])
+        #expect(result.status == 5)
+        #expect(result.stderr.contains("127.0.0.1:1"))
+        #expect(!result.stderr.contains(":pw@"))
+        #expect(Date().timeIntervalSince(started) < 10)
+        // A host that never answers: the connect timeout bounds the wait.
+        sandbox.environment["NOTIONAUTH_STORE"] = "postgres://someone@10.255.255.1:5432/db?sslmode=disable&connect_timeout=2"
+        let blackholeStart = Date()
+        let silent = try await sandbox.run(["get", "notion"])
+        #expect(silent.status == 5)
+        #expect(silent.stderr.contains("10.255.255.1:5432"))
+        #expect(Date().timeIntervalSince(blackholeStart) < 10)
+    }
+
+    @Test func storeCopyRoundTripFileToPostgresToFileKeepsEveryRecord() async throws {
+        let database = try TestPostgres.makeDatabase()
+        let sandbox = try Sandbox()
+        let key = TestPostgres.randomKey()
+        sandbox.environment["NOTIONAUTH_VAULT_KEY"] = key
+        for name in ["default", "work", "home"] {
+            let result = await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify", "--connection", name], stdin: "ntn_token_\(name)\n")
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        #expect(try await sandbox.run(["--store", database, "store", "init"]).status == 0)
+        let out = try await sandbox.run(["store", "copy", "--from", "file:" + sandbox.vaultPath, "--to", database])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stderr.contains("Copied 3 connections"))
+        let back = sandbox.root + "/copied-vault"
+        let home = try await sandbox.run(["store", "copy", "--from", database, "--to", "file:" + back])
+        #expect(home.status == 0, "\(home.stderr)")
+        for name in ["default", "work", "home"] {
+            let original = try await sandbox.run(["get", "notion", "--connection", name, "--json", "--show-secrets"])
+            let viaPostgres = try await sandbox.run(["--store", database, "get", "notion", "--connection", name, "--json", "--show-secrets"])
+            let copied = try await sandbox.run(["--store", "file:" + back, "get", "notion", "--connection", name, "--json", "--show-secrets"])
+            #expect(original.status == 0 && viaPostgres.status == 0 && copied.status == 0, "\(viaPostgres.stderr) \(copied.stderr)")
+            #expect(original.stdout == viaPostgres.stdout)
+            #expect(original.stdout == copied.stdout)
+        }
+        // Byte for byte after decryption: the vault's own records.
+        let first = try Vault(path: sandbox.vaultPath, keys: VaultKeys(environmentKey: key, passphrase: { (_: Bool) throws(NotionauthError) -> SecureBytes in throw NotionauthError.failure("no") })).open().allRecords()
+        let second = try Vault(path: back, keys: VaultKeys(environmentKey: key, passphrase: { (_: Bool) throws(NotionauthError) -> SecureBytes in throw NotionauthError.failure("no") })).open().allRecords()
+        #expect(first == second)
+    }
+}

@@ -1,0 +1,121 @@
+@testable import NotionFakes
+import Foundation
+import Testing
+@testable import NotionAuthCore
+@testable import NotionAuthCLI
+
+/// The PostgreSQL store's sealing and locking, against a real server: the database never
+/// holds a secret, rows open only where they were written, and one refresh serves every
+/// machine.
+@Suite struct PostgresStoreTests {
+    /// A sandbox on a fresh database with one token connection, `default`, and a second, `work`.
+    private func storeWithTwoConnections() async throws -> (Sandbox, String) {
+        let database = try TestPostgres.makeDatabase()
+        let sandbox = try Sandbox()
+        sandbox.useStore(database, key: TestPostgres.randomKey())
+        #expect(try await sandbox.run(["store", "init"]).status == 0)
+        for name in ["default", "work"] {
+            let login = try await sandbox.run(["login", "notion", "--with-token", "--no-verify", "--connection", name], stdin: "ntn_secret_\(name)_0123456789\n")
+            #expect(login.status == 0, "\(login.stderr)")
+        }
+        return (sandbox, database)
+    }
+
+    @Test func nothingInTheDatabaseIsPlaintext() async throws {
+        let (_, database) = try await storeWithTwoConnections()
+        let dump = try TestPostgres.dump(database)
+        #expect(dump.contains("connection/notion/default"))
+        #expect(!dump.contains("ntn_secret_"))
+        let hex = try TestPostgres.psql(database, "SELECT encode(sealed, 'hex') || encode(nonce, 'hex') FROM notionauth_records")
+        let tokenHex = Array("ntn_secret_".utf8).map { String(format: "%02x", $0) }.joined()
+        #expect(!hex.contains(tokenHex))
+    }
+
+    @Test func aSwappedRowIsExitFiveNamingIt() async throws {
+        let (sandbox, database) = try await storeWithTwoConnections()
+        try TestPostgres.psql(database, """
+            UPDATE notionauth_records a SET nonce = b.nonce, sealed = b.sealed FROM notionauth_records b
+            WHERE a.name = 'connection/notion/default' AND b.name = 'connection/notion/work'
+            """)
+        let result = try await sandbox.run(["get", "notion"])
+        #expect(result.status == 5)
+        #expect(result.stderr.contains("connection/notion/default"))
+    }
+
+    @Test func anEditedRowIsExitFiveNamingIt() async throws {
+        let (sandbox, database) = try await storeWithTwoConnections()
+        try TestPostgres.psql(database, """
+            UPDATE notionauth_records SET sealed = overlay(sealed placing '\\x00'::bytea from 5 for 1)
+            WHERE name = 'connection/notion/work'
+            """)
+        let result = try await sandbox.run(["get", "notion", "--connection", "work"])
+        #expect(result.status == 5)
+        #expect(result.stderr.contains("connection/notion/work"))
+        // The other row still opens.
+        #expect(try await sandbox.run(["get", "notion"]).status == 0)
+    }
+
+    @Test func aRowMovedToAnotherNamespaceIsExitFiveNamingIt() async throws {
+        let (sandbox, database) = try await storeWithTwoConnections()
+        // Namespace "other" exists with its own key (the same key sources).
+        let other = try await sandbox.run(["--namespace", "other", "login", "notion", "--with-token", "--no-verify"], stdin: "ntn_other_token\n")
+        #expect(other.status == 0, "\(other.stderr)")
+        try TestPostgres.psql(database, "DELETE FROM notionauth_records WHERE namespace = 'other'")
+        try TestPostgres.psql(database, "UPDATE notionauth_records SET namespace = 'other' WHERE name = 'connection/notion/work'")
+        let result = try await sandbox.run(["--namespace", "other", "get", "notion", "--connection", "work"])
+        #expect(result.status == 5)
+        #expect(result.stderr.contains("connection/notion/work"))
+    }
+
+    @Test func namespaceAsKeyCannotOpenNamespaceB() async throws {
+        let database = try TestPostgres.makeDatabase()
+        let teamA = try Sandbox()
+        teamA.useStore(database, key: TestPostgres.randomKey())
+        let teamB = try Sandbox()
+        teamB.useStore(database, key: TestPostgres.randomKey())
+        teamA.environment["NOTIONAUTH_NAMESPACE"] = "a"
+        teamB.environment["NOTIONAUTH_NAMESPACE"] = "b"
+        #expect(try await teamA.run(["store", "init"]).status == 0)
+        #expect(try await teamA.run(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_team_a\n").status == 0)
+        #expect(try await teamB.run(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_team_b\n").status == 0)
+        #expect(try await teamB.run(["get", "notion", "--field", "access_token"]).stdout == "ntn_team_b\n")
+        let intruder = try await teamA.run(["--namespace", "b", "get", "notion", "--field", "access_token"])
+        #expect(intruder.status == 5)
+        #expect(intruder.stderr.contains("namespace 'b'"))
+        #expect(intruder.stdout.isEmpty)
+    }
+
+    @Test func twentyConcurrentGetsOnTwoMachinesCauseExactlyOneRefresh() async throws {
+        let setup = try await BrowserLoginSetup.loggedIn(lifetime: 120)
+        defer { setup.server.stopNow() }
+        setup.server.setTokenEndpointDelay(milliseconds: 300)
+        let database = try TestPostgres.makeDatabase()
+        // The file vault's key is the shared key, so the copy reads it and both machines open the store.
+        let key = try String(contentsOfFile: setup.sandbox.keyPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let first = setup.sandbox
+        first.environment["NOTIONAUTH_VAULT_KEY"] = key
+        #expect(try await first.run(["--store", database, "store", "init"]).status == 0)
+        let copy = try await first.run(["store", "copy", "--from", "file:" + first.vaultPath, "--to", database])
+        #expect(copy.status == 0, "\(copy.stderr)")
+        first.useStore(database, key: key)
+        let second = try Sandbox()
+        try second.pointNotion(at: setup.server.baseURL)
+        second.useStore(database, key: key)
+        let before = setup.server.refreshRequestCount()
+
+        let processes = try (0..<20).map { index in
+            let sandbox = index % 2 == 0 ? first : second
+            return try Binary.start(Binary.notionauth, ["get", "notion", "--field", "access_token"], stdin: nil, environment: sandbox.environment, directory: sandbox.root)
+        }
+        var tokens = Set<String>()
+        for started in processes {
+            try await Binary.wait(started.process, timeoutSeconds: 60)
+            let result = Binary.collect(started)
+            #expect(result.status == 0, "\(result.stderr)")
+            tokens.insert(result.stdout)
+        }
+        #expect(tokens.count == 1, "every process on both machines hands out the same new token")
+        #expect(setup.server.refreshRequestCount() - before == 1)
+        #expect(setup.server.isActive(token: tokens.first!.trimmingCharacters(in: .newlines)))
+    }
+}
