@@ -10,9 +10,9 @@ import Testing
 @Suite struct PostgresStoreTests {
     /// A sandbox on a fresh database with one token connection, `default`, and a second, `work`.
     private func storeWithTwoConnections() async throws -> (Sandbox, String) {
-        let database = try TestPostgres.makeDatabase()
+        let database = try await PostgresServer.makeDatabase()
         let sandbox = try Sandbox()
-        sandbox.useStore(database, key: TestPostgres.randomKey())
+        sandbox.useStore(database, key: Sandbox.randomVaultKey())
         #expect(try await sandbox.run(["store", "init"]).status == 0)
         for name in ["default", "work"] {
             let login = try await sandbox.run(["login", "notion", "--with-token", "--no-verify", "--connection", name], stdin: "ntn_secret_\(name)_0123456789\n")
@@ -23,17 +23,17 @@ import Testing
 
     @Test func nothingInTheDatabaseIsPlaintext() async throws {
         let (_, database) = try await storeWithTwoConnections()
-        let dump = try TestPostgres.dump(database)
+        let dump = try await PostgresServer.dump(databaseURL: database)
         #expect(dump.contains("connection/notion/default"))
         #expect(!dump.contains("ntn_secret_"))
-        let hex = try TestPostgres.psql(database, "SELECT encode(sealed, 'hex') || encode(nonce, 'hex') FROM notionauth_records")
+        let hex = try await PostgresServer.psql(databaseURL: database, sql: "SELECT encode(sealed, 'hex') || encode(nonce, 'hex') FROM notionauth_records")
         let tokenHex = Array("ntn_secret_".utf8).map { String(format: "%02x", $0) }.joined()
         #expect(!hex.contains(tokenHex))
     }
 
     @Test func aSwappedRowIsExitFiveNamingIt() async throws {
         let (sandbox, database) = try await storeWithTwoConnections()
-        try TestPostgres.psql(database, """
+        try await PostgresServer.psql(databaseURL: database, sql: """
             UPDATE notionauth_records a SET nonce = b.nonce, sealed = b.sealed FROM notionauth_records b
             WHERE a.name = 'connection/notion/default' AND b.name = 'connection/notion/work'
             """)
@@ -44,7 +44,7 @@ import Testing
 
     @Test func anEditedRowIsExitFiveNamingIt() async throws {
         let (sandbox, database) = try await storeWithTwoConnections()
-        try TestPostgres.psql(database, """
+        try await PostgresServer.psql(databaseURL: database, sql: """
             UPDATE notionauth_records SET sealed = overlay(sealed placing '\\x00'::bytea from 5 for 1)
             WHERE name = 'connection/notion/work'
             """)
@@ -60,19 +60,19 @@ import Testing
         // Namespace "other" exists with its own key (the same key sources).
         let other = try await sandbox.run(["--namespace", "other", "login", "notion", "--with-token", "--no-verify"], stdin: "ntn_other_token\n")
         #expect(other.status == 0, "\(other.stderr)")
-        try TestPostgres.psql(database, "DELETE FROM notionauth_records WHERE namespace = 'other'")
-        try TestPostgres.psql(database, "UPDATE notionauth_records SET namespace = 'other' WHERE name = 'connection/notion/work'")
+        try await PostgresServer.psql(databaseURL: database, sql: "DELETE FROM notionauth_records WHERE namespace = 'other'")
+        try await PostgresServer.psql(databaseURL: database, sql: "UPDATE notionauth_records SET namespace = 'other' WHERE name = 'connection/notion/work'")
         let result = try await sandbox.run(["--namespace", "other", "get", "notion", "--connection", "work"])
         #expect(result.status == 5)
         #expect(result.stderr.contains("connection/notion/work"))
     }
 
     @Test func namespaceAsKeyCannotOpenNamespaceB() async throws {
-        let database = try TestPostgres.makeDatabase()
+        let database = try await PostgresServer.makeDatabase()
         let teamA = try Sandbox()
-        teamA.useStore(database, key: TestPostgres.randomKey())
+        teamA.useStore(database, key: Sandbox.randomVaultKey())
         let teamB = try Sandbox()
-        teamB.useStore(database, key: TestPostgres.randomKey())
+        teamB.useStore(database, key: Sandbox.randomVaultKey())
         teamA.environment["NOTIONAUTH_NAMESPACE"] = "a"
         teamB.environment["NOTIONAUTH_NAMESPACE"] = "b"
         #expect(try await teamA.run(["store", "init"]).status == 0)
@@ -89,7 +89,7 @@ import Testing
         let setup = try await BrowserLoginSetup.loggedIn(lifetime: 120)
         defer { setup.server.stopNow() }
         setup.server.setTokenEndpointDelay(milliseconds: 300)
-        let database = try TestPostgres.makeDatabase()
+        let database = try await PostgresServer.makeDatabase()
         // The file vault's key is the shared key, so the copy reads it and both machines open the store.
         let key = try String(contentsOfFile: setup.sandbox.keyPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let first = setup.sandbox

@@ -7,16 +7,16 @@ import Testing
 /// PostgreSQL store, running the real binary.
 @Suite struct StoreTests {
     @Test func storeInitIsIdempotentAndStatusShowsNoPassword() async throws {
-        let database = try TestPostgres.makeDatabase()
+        let database = try await PostgresServer.makeDatabase()
         let sandbox = try Sandbox()
-        sandbox.useStore(database, key: TestPostgres.randomKey())
+        sandbox.useStore(database, key: Sandbox.randomVaultKey())
         let first = try await sandbox.run(["store", "init"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stderr.contains("Created"))
         let second = try await sandbox.run(["store", "init"])
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stderr.contains("up to date"))
-        #expect(try TestPostgres.psql(database, "SELECT count(*) FROM notionauth_schema_version").hasPrefix("1"))
+        #expect(try await PostgresServer.psql(databaseURL: database, sql: "SELECT count(*) FROM notionauth_schema_version").hasPrefix("1"))
         let status = try await sandbox.run(["store", "status", "--json"])
         #expect(status.status == 0, "\(status.stderr)")
         let json = try JSONValue.parse(Array(status.stdout.utf8))
@@ -28,18 +28,18 @@ import Testing
     }
 
     @Test func aStoreWithoutSchemaIsAnErrorNotAnEmptyStore() async throws {
-        let database = try TestPostgres.makeDatabase()
+        let database = try await PostgresServer.makeDatabase()
         let sandbox = try Sandbox()
-        sandbox.useStore(database, key: TestPostgres.randomKey())
+        sandbox.useStore(database, key: Sandbox.randomVaultKey())
         let result = try await sandbox.run(["list"])
         #expect(result.status == 5)
         #expect(result.stderr.contains("store init"))
     }
 
     @Test func loginGetListLogoutWorkAgainstAPostgresStore() async throws {
-        let database = try TestPostgres.makeDatabase()
+        let database = try await PostgresServer.makeDatabase()
         let sandbox = try Sandbox()
-        let key = TestPostgres.randomKey()
+        let key = Sandbox.randomVaultKey()
         sandbox.environment["NOTIONAUTH_VAULT_KEY"] = key
         let store = ["--store", database]
         #expect(try await sandbox.run(store + ["store", "init"]).status == 0)
@@ -56,12 +56,12 @@ import Testing
         #expect(logout.status == 0, "\(logout.stderr)")
         let after = try await sandbox.run(store + ["get", "notion", "--connection", "work"])
         #expect(after.status == 4)
-        #expect(try TestPostgres.psql(database, "SELECT count(*) FROM notionauth_records").hasPrefix("0"))
+        #expect(try await PostgresServer.psql(databaseURL: database, sql: "SELECT count(*) FROM notionauth_records").hasPrefix("0"))
     }
 
     @Test func anUnreachableDatabaseIsExitFiveWithinTheBoundNamingHostAndPort() async throws {
         let sandbox = try Sandbox()
-        sandbox.useStore("postgres://someone:pw@127.0.0.1:1/db?sslmode=disable", key: TestPostgres.randomKey())
+        sandbox.useStore("postgres://someone:pw@127.0.0.1:1/db?sslmode=disable", key: Sandbox.randomVaultKey())
         let started = Date()
         let result = try await sandbox.run(["get", "notion"])
         #expect(result.status == 5)
@@ -78,9 +78,9 @@ import Testing
     }
 
     @Test func storeCopyRoundTripFileToPostgresToFileKeepsEveryRecord() async throws {
-        let database = try TestPostgres.makeDatabase()
+        let database = try await PostgresServer.makeDatabase()
         let sandbox = try Sandbox()
-        let key = TestPostgres.randomKey()
+        let key = Sandbox.randomVaultKey()
         sandbox.environment["NOTIONAUTH_VAULT_KEY"] = key
         for name in ["default", "work", "home"] {
             let result = await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify", "--connection", name], stdin: "ntn_token_\(name)\n")
