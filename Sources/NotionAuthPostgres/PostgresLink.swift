@@ -14,6 +14,10 @@ final class PostgresLink: @unchecked Sendable {
     let url: PostgresURL
     private let lock = NIOLock()
     private var connection: PostgresConnection?
+    /// Between `begin()` and `commit()`/`rollback()`. A connection lost inside a transaction
+    /// took the transaction and its locks with it: the next statement must fail, not run on a
+    /// new connection without them (and a COMMIT there would "succeed" with nothing to commit).
+    private var inTransaction = false
     private static let logger = Logger(label: "notionauth.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     /// Statements other than lock waits (bounded by lock_timeout) get this long.
     static let statementTimeout: TimeAmount = .seconds(30)
@@ -28,7 +32,11 @@ final class PostgresLink: @unchecked Sendable {
 
     /// The open connection, connecting first if needed.
     func connected() throws(NotionauthError) -> PostgresConnection {
-        if let open = lock.withLock({ connection }), !open.isClosed { return open }
+        let (current, transaction) = lock.withLock { (connection, inTransaction) }
+        if let current, !current.isClosed { return current }
+        if transaction {
+            throw .store(location: url.location, reason: "the connection to PostgreSQL at \(url.hostAndPort) was lost inside a transaction")
+        }
         let url = self.url
         let configuration: PostgresConnection.Configuration
         do {
@@ -81,9 +89,27 @@ final class PostgresLink: @unchecked Sendable {
         }
     }
 
+    func begin() throws(NotionauthError) {
+        try query("BEGIN")
+        lock.withLock { inTransaction = true }
+    }
+
+    func commit() throws(NotionauthError) {
+        try query("COMMIT")
+        lock.withLock { inTransaction = false }
+    }
+
+    /// Rolls back the open transaction, if the connection still has one; never throws (a
+    /// lost connection has rolled it back already).
+    func rollback() {
+        guard lock.withLock({ inTransaction }) else { return }
+        if (try? query("ROLLBACK")) == nil { close() }
+        lock.withLock { inTransaction = false }
+    }
+
     func close() {
         let open = lock.withLock { () -> PostgresConnection? in
-            defer { connection = nil }
+            defer { connection = nil; inTransaction = false }
             return connection
         }
         try? open?.close().wait()

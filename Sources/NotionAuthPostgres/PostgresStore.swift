@@ -1,6 +1,10 @@
 import NotionAuthCore
 import PostgresNIO
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Connections and client credentials in PostgreSQL, sealed on the client
 /// (notionauth-store(5)): the database holds only ciphertext, each record bound to the
 /// store's id, its namespace and its name, under the namespace's data key, which only the
@@ -111,32 +115,66 @@ public struct PostgresStore: ManagedStore {
     public func update<T>(reservingGrowth: Int?, _ body: (inout CredentialChanges) throws(NotionauthError) -> T) throws(NotionauthError) -> T {
         // The database's space is not ours to reserve; what matters is that the server is
         // there and the lock is held before the body asks a provider for anything.
-        try link.query("BEGIN")
+        try link.begin()
         var committed = false
-        defer { if !committed { try? link.query("ROLLBACK") } }
+        defer { if !committed { link.rollback() } }
         try link.query("SET LOCAL lock_timeout = '\(unescaped: String(Self.lockTimeoutSeconds))s'")
         var state = try lockedState()
         var changes = CredentialChanges(base: PostgresSnapshot(state: state, location: location))
         let result = try body(&changes)
         if changes.isEmpty {
-            try link.query("COMMIT")
+            try link.commit()
             committed = true
             return result
         }
         do throws(NotionauthError) {
-            try write(changes, state: &state)
-            try link.query("COMMIT")
+            try write(changes, over: state, read: state)
+            try link.commit()
             committed = true
         } catch {
             // The body may have obtained something it cannot ask for twice (a rotated token
-            // pair): say so plainly rather than lose it without a word.
-            throw .store(location: location, reason: """
-                the change could not be saved (\(error.description)). If a token was just refreshed, the new pair is lost; \
-                Notion MCP accepts the previous refresh token for one more refresh, so run the command again; \
-                if that fails, log in again
-                """)
+            // pair), and the provider has already forgotten the old one: a server restarted
+            // or a connection dropped between its answer and our commit must not lose it.
+            committed = true
+            try saveAfterLostCommit(changes, read: state, firstError: error)
         }
         return result
+    }
+
+    /// How long a write whose commit failed keeps trying to save it (a server restart or a
+    /// failover takes seconds).
+    static let recoverySeconds = 30.0
+
+    /// Saves `changes` in a new transaction after the first one failed, reconnecting as
+    /// needed, until `recoverySeconds` have passed. Each record is written only where it still
+    /// holds what `read` saw: the first commit may have reached the server after all, or
+    /// another process may have written since; either way what is there is newer than ours.
+    private func saveAfterLostCommit(_ changes: CredentialChanges, read: StoreState, firstError: NotionauthError) throws(NotionauthError) {
+        let deadline = ContinuousClock.now + .seconds(Self.recoverySeconds)
+        var lastError = firstError
+        var pause = 0.2
+        while ContinuousClock.now < deadline {
+            link.close()
+            do throws(NotionauthError) {
+                try link.begin()
+                try link.query("SET LOCAL lock_timeout = '\(unescaped: String(Self.lockTimeoutSeconds))s'")
+                let now = try lockedState()
+                try write(changes, over: now, read: read)
+                try link.commit()
+                context.stderr.write("warning: the connection to \(url.hostAndPort) failed while saving (\(firstError.description)); saved after reconnecting\n")
+                return
+            } catch {
+                lastError = error
+                link.rollback()
+            }
+            usleep(UInt32(pause * 1_000_000))
+            pause = min(pause * 2, 2)
+        }
+        throw .store(location: location, reason: """
+            the change could not be saved within \(Int(Self.recoverySeconds)) s (\(lastError.description)). If a token was just refreshed, \
+            the new pair is lost; Notion MCP accepts the previous refresh token for one more refresh, so run the command again; \
+            if that fails, log in again
+            """)
     }
 
     /// Seconds a write waits for another process's lock on the namespace.
@@ -197,7 +235,9 @@ public struct PostgresStore: ManagedStore {
         return (sealing.wrap(dataKey, protection: protection, with: keyEncryptionKey), dataKey)
     }
 
-    private func write(_ changes: CredentialChanges, state: inout StoreState) throws(NotionauthError) {
+    /// Writes `changes` into the namespace as it stands in `state`, skipping any record whose
+    /// row is no longer what `read` saw (the same state unless a lost commit is retried).
+    private func write(_ changes: CredentialChanges, over state: StoreState, read: StoreState) throws(NotionauthError) {
         guard let dataKey = state.dataKey else { return }
         var upserts: [(String, [UInt8])] = []
         var deletions: [String] = []
@@ -215,6 +255,8 @@ public struct PostgresStore: ManagedStore {
                 deletions.append(ClientCredentials.recordName(provider: provider))
             }
         }
+        upserts.removeAll { state.records[$0.0] != read.records[$0.0] }
+        deletions.removeAll { state.records[$0] != read.records[$0] }
         for (name, plaintext) in upserts {
             let row = state.sealing.seal(plaintext, name: name, key: dataKey)
             try link.query("""
@@ -258,7 +300,7 @@ public struct PostgresStore: ManagedStore {
     }
 }
 
-struct SealedRow {
+struct SealedRow: Equatable {
     let nonce: [UInt8]
     let sealed: [UInt8]
 }

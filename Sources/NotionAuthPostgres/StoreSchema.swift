@@ -44,7 +44,7 @@ enum StoreSchema {
     /// Creates or migrates the schema and the store id, in one transaction. The versions
     /// applied (empty when it was up to date).
     static func initialize(_ link: PostgresLink) throws(NotionauthError) -> [Int] {
-        try link.query("BEGIN")
+        try link.begin()
         do throws(NotionauthError) {
             try link.query("SELECT pg_advisory_xact_lock(\(migrationLockKey))")
             try link.query("""
@@ -62,10 +62,10 @@ enum StoreSchema {
             }
             let storeID = ByteBuffer(bytes: Sodium.randomBytes(16))
             try link.query("INSERT INTO notionauth_store (store_id) VALUES (\(storeID)) ON CONFLICT DO NOTHING")
-            try link.query("COMMIT")
+            try link.commit()
             return applied
         } catch {
-            try? link.query("ROLLBACK")
+            link.rollback()
             throw error
         }
     }

@@ -8,7 +8,11 @@ import Testing
 /// Faults, load and hostile input: notionauth keeps working and loses nothing.
 @Suite struct HardeningTests {
     static func connectionNames(_ sandbox: Sandbox, environment: [String: String] = [:]) async -> Set<String>? {
-        let list = await sandbox.runInProcess(["--json", "list"], environment: environment)
+        connectionNames(listedBy: await sandbox.runInProcess(["--json", "list"], environment: environment))
+    }
+
+    /// provider/connection for every connection in the output of `--json list`; nil when it failed.
+    static func connectionNames(listedBy list: RunResult) -> Set<String>? {
         guard list.status == 0, let json = try? JSONValue.parse(Array(list.stdout.utf8)), case let .array(providers)? = json["providers"] else { return nil }
         var names = Set<String>()
         for provider in providers {

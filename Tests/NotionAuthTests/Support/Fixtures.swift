@@ -4,13 +4,26 @@ import Testing
 @testable import NotionAuthCore
 @testable import NotionAuthLogin
 @testable import NotionAuthCLI
+import NotionAuthPostgres
 
 /// A context for `sandbox`, for tests that open its vault or build a provider client directly.
+/// Its store is the one the sandbox names, file vault or PostgreSQL.
 func contextFor(_ sandbox: Sandbox) async -> Context {
-    Context(
+    var context = Context(
         environment: sandbox.environment, stdout: OutputSink(), stderr: OutputSink(),
         readStandardInput: { [] }, stdinIsTerminal: false, stdoutIsTerminal: false, stderrIsTerminal: false,
         promptSecret: { _ in nil }, now: { 1_790_000_000 }, http: AsyncHTTPTransport(), openBrowser: { _ in false })
+    context.storeOpeners = PostgresStore.openers
+    return context
+}
+
+/// Runs blocking store code on a thread of its own. The PostgreSQL store waits for its event
+/// loop synchronously, which must not hold one of the few threads Swift concurrency's pool
+/// has: the tests running beside it need them (and so does the store's own query task).
+func offTheConcurrencyPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
 }
 
 extension Sandbox {
@@ -43,15 +56,17 @@ extension Sandbox {
 
     /// Ages the stored default connection so that it is due for refresh: obtained 90 s ago,
     /// 30 s left of 120.
-    func makeDue(provider: String = "notion") async throws {
-        let vault = await vault()
+    func makeDue(provider: String = "notion", connection name: String = "default") async throws {
+        let store = Session(context: await contextFor(self), global: GlobalOptions()).store
         let now = Int64(Date().timeIntervalSince1970)
-        try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
-            guard var connection = try contents.connection(provider: provider, name: "default", path: vault.path) else { return }
-            connection.obtainedAt = now - 90
-            connection.refreshedAt = nil
-            connection.expiresAt = now + 30
-            contents.store(connection)
+        try await offTheConcurrencyPool {
+            try store.update { (changes: inout CredentialChanges) throws(NotionauthError) in
+                guard var connection = try changes.connection(provider: provider, name: name) else { return }
+                connection.obtainedAt = now - 90
+                connection.refreshedAt = nil
+                connection.expiresAt = now + 30
+                changes.store(connection)
+            }
         }
     }
 }
