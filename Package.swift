@@ -81,7 +81,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        .executableTarget(name: "notionauth-mcp", dependencies: ["NotionAuthMCP", "NotionAuthCLI", "NotionAuthCore"]),
+        .executableTarget(name: "notionauth-mcp", dependencies: ["NotionAuthMCP", "NotionAuthPostgres", "NotionAuthCLI", "NotionAuthCore"]),
         // The PostgreSQL store: a room of its own, in an executable of its own that `notionauth`
         // runs in its place when the store is a postgres:// URL, so that `get` and `export`
         // against the file vault never load a database driver (CONTRIBUTING.md, "Adding a store").

@@ -1,6 +1,7 @@
 import NotionAuthCLI
 import NotionAuthCore
 import NotionAuthMCP
+import NotionAuthPostgres
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +14,10 @@ ProcessHardening.apply(arguments: arguments)
 // A client that goes away closes our standard output: that is an error to handle, not a signal to die of.
 signal(SIGPIPE, SIG_IGN)
 
-let context = Context.process()
+var context = Context.process()
+// A long-lived server: linking the PostgreSQL store here costs nothing that matters, and
+// an exec to notionauth-postgres could not serve it.
+context.storeOpeners = PostgresStore.openers
 let status: Int32
 do throws(NotionauthError) {
     let invocation = try ArgumentParser.parse(arguments)

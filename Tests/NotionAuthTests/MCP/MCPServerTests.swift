@@ -220,6 +220,24 @@ import Testing
         #expect(setup.server.lastRequest(path: "/v1/users/me")?.header("authorization") == "Bearer \(other.stdout.trimmingCharacters(in: .newlines))")
     }
 
+    /// An agent's server on one machine and `get` on another, sharing a PostgreSQL store: the
+    /// server refreshes the due token once, in the store, and the other machine hands out
+    /// that same token without a refresh of its own.
+    @Test func theServerWorksAgainstAPostgresStoreSharedWithAnotherMachine() async throws {
+        let setup = try await BrowserLoginSetup.loggedIn(lifetime: 120)
+        defer { Task { try? await setup.server.stop() } }
+        try await setup.sandbox.moveToPostgres()
+        let run = try await setup.sandbox.mcpSession([], [.call("notion_get_self")])
+        #expect(!run.step(0).isError, "\(run.step(0).text) \(run.serverStderr)")
+        #expect(setup.server.refreshRequestCount() == 1)
+        let elsewhere = try await setup.sandbox.anotherMachine().run(["get", "notion", "--field", "access_token"])
+        #expect(elsewhere.status == 0, "\(elsewhere.stderr)")
+        #expect(setup.server.refreshRequestCount() == 1)
+        #expect(setup.server.lastRequest(path: "/v1/users/me")?.header("authorization") == "Bearer \(elsewhere.stdout.trimmingCharacters(in: .newlines))")
+        Self.expectNoSecret([elsewhere.stdout.trimmingCharacters(in: .newlines), BrowserLoginSetup.clientSecret], in: run)
+        Self.expectOnlyProtocol(run)
+    }
+
     @Test func notionAsCommandFindsTheServerBesideItselfAndRefusesAMissingOne() async throws {
         // `notionauth mcp` runs notionauth-mcp from its own directory: a copy of notionauth
         // alone in a directory has none to run.
