@@ -60,8 +60,9 @@ struct RunCommand: CommandDefinition {
         }
         let variables = try ExportCommand.variables(providers: options.providers.isEmpty ? nil : options.providers, connection: options.connection, session: session)
         var environment = session.context.environment
-        // The child gets access tokens only: nothing that opens the vault or is a client secret.
-        var secrets = ["NOTIONAUTH_VAULT_KEY", "NOTIONAUTH_PASSPHRASE", "NOTIONAUTH_PASSPHRASE_FD"]
+        // The child gets access tokens only: nothing that opens the vault or is a client secret,
+        // nor the shared store's URL (it may carry the database's password).
+        var secrets = ["NOTIONAUTH_VAULT_KEY", "NOTIONAUTH_PASSPHRASE", "NOTIONAUTH_PASSPHRASE_FD", "NOTIONAUTH_STORE"]
         // Each provider on its own, so one broken definition cannot shield the others' secrets.
         for name in session.providers.names() {
             if let secret = (try? session.providers.resolve(name: name))?.definition.clientSecretEnvironment { secrets.append(secret) }

@@ -120,8 +120,9 @@ import Testing
         #expect(try JSONValue.parse(Array(text.utf8)) == .object(["A": .string("1"), "B": .string("line\n\"q\"")]))
     }
 
-    @Test func endToEndEvalOfTheBinarysOutputInEveryShell() async throws {
-        let sandbox = try Sandbox()
+    @Test(arguments: StoreKind.allCases)
+    func endToEndEvalOfTheBinarysOutputInEveryShell(store: StoreKind) async throws {
+        let sandbox = try await Sandbox.make(store)
         let token = #"ntn_it's$HOME\`x`"é"#
         #expect(try await sandbox.run(["login", "notion", "--with-token", "--no-verify"], stdin: token).status == 0)
         let exported = try await sandbox.run(["export", "notion"])
@@ -134,8 +135,9 @@ import Testing
         }
     }
 
-    @Test func exportWithoutProviderCoversEveryConnectedProvider() async throws {
-        let sandbox = try Sandbox()
+    @Test(arguments: StoreKind.allCases)
+    func exportWithoutProviderCoversEveryConnectedProvider(store: StoreKind) async throws {
+        let sandbox = try await Sandbox.make(store)
         #expect(await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_default_one_abcdefgh").status == 0)
         #expect(await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify", "--connection", "work"], stdin: "ntn_work_one_abcdefghijk").status == 0)
         let all = await sandbox.runInProcess(["export"])
@@ -147,16 +149,18 @@ import Testing
         #expect(none.stdout.isEmpty)
     }
 
-    @Test func aClosedStandardOutputIsAnErrorNotASilentSuccess() async throws {
-        let sandbox = try Sandbox()
+    @Test(arguments: StoreKind.allCases)
+    func aClosedStandardOutputIsAnErrorNotASilentSuccess(store: StoreKind) async throws {
+        let sandbox = try await Sandbox.make(store)
         #expect(try await sandbox.run(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_closed_stdout_abcdef").status == 0)
         let result = try await Binary.run("/bin/sh", ["-c", "\"$0\" export notion >&-", Binary.notionauth], environment: sandbox.environment, directory: sandbox.root)
         #expect(result.status == 1)
         #expect(result.stderr.contains("standard output"))
     }
 
-    @Test func exportOfAMissingConnectionIsExit4AndPrintsNothing() async throws {
-        let sandbox = try Sandbox()
+    @Test(arguments: StoreKind.allCases)
+    func exportOfAMissingConnectionIsExit4AndPrintsNothing(store: StoreKind) async throws {
+        let sandbox = try await Sandbox.make(store)
         let result = await sandbox.runInProcess(["export", "notion"])
         #expect(result.status == 4)
         #expect(result.stdout.isEmpty)

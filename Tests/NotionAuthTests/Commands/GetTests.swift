@@ -7,14 +7,15 @@ import Testing
 @Suite struct GetTests {
     static let token = "ntn_abcdefghijklmnopqrstuvwxyz_wxyz"
 
-    func loggedIn() async throws -> Sandbox {
-        let sandbox = try Sandbox()
+    func loggedIn(_ store: StoreKind) async throws -> Sandbox {
+        let sandbox = try await Sandbox.make(store)
         #expect(await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify"], stdin: Self.token + "\n").status == 0)
         return sandbox
     }
 
-    @Test func recordIsShownWithTheTokenMasked() async throws {
-        let sandbox = try await loggedIn()
+    @Test(arguments: StoreKind.allCases)
+    func recordIsShownWithTheTokenMasked(store: StoreKind) async throws {
+        let sandbox = try await loggedIn(store)
         let result = await sandbox.runInProcess(["get", "notion"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("access_token  ntn_…wxyz"))
@@ -22,24 +23,21 @@ import Testing
         #expect(result.stdout.contains("status        connected"))
     }
 
-    @Test func accessTokenFieldPrintsTheRawTokenAlone() async throws {
-        let sandbox = try await loggedIn()
+    @Test(arguments: StoreKind.allCases)
+    func accessTokenFieldPrintsTheRawTokenAlone(store: StoreKind) async throws {
+        let sandbox = try await loggedIn(store)
         let result = await sandbox.runInProcess(["get", "notion", "--field", "access_token"])
         #expect(result.stdout == Self.token + "\n")
         #expect(result.stderr.isEmpty)
     }
 
-    @Test func statusFieldNamesEveryStateAndOnlyConnectedHandsOutAToken() async throws {
-        let sandbox = try await loggedIn()
+    @Test(arguments: StoreKind.allCases)
+    func statusFieldNamesEveryStateAndOnlyConnectedHandsOutAToken(store: StoreKind) async throws {
+        let sandbox = try await loggedIn(store)
         #expect(await sandbox.runInProcess(["get", "notion", "--field", "status"]).stdout == "connected\n")
         #expect(await sandbox.runInProcess(["get", "notion", "--connection", "none", "--field", "status"]).stdout == "not_connected\n")
         for status in [Connection.Status.expired, .revoked, .invalid] {
-            let vault = await sandbox.vault()
-            try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
-                var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
-                connection.status = status
-                contents.store(connection)
-            }
+            try await sandbox.editConnection { $0.status = status }
             #expect(await sandbox.runInProcess(["get", "notion", "--field", "status"]).stdout == "\(status.rawValue)\n")
             let token = await sandbox.runInProcess(["get", "notion", "--field", "access_token"])
             #expect(token.status == 4)
@@ -48,25 +46,17 @@ import Testing
         }
     }
 
-    @Test func aKnownExpiryInThePastReadsAsExpired() async throws {
-        let sandbox = try await loggedIn()
-        let vault = await sandbox.vault()
-        try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
-            var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
-            connection.expiresAt = 1_000
-            contents.store(connection)
-        }
+    @Test(arguments: StoreKind.allCases)
+    func aKnownExpiryInThePastReadsAsExpired(store: StoreKind) async throws {
+        let sandbox = try await loggedIn(store)
+        try await sandbox.editConnection { $0.expiresAt = 1_000 }
         #expect(await sandbox.runInProcess(["get", "notion", "--field", "status"]).stdout == "expired\n")
     }
 
-    @Test func refreshTokenNeedsShowSecrets() async throws {
-        let sandbox = try await loggedIn()
-        let vault = await sandbox.vault()
-        try vault.update { (contents: inout VaultContents) throws(NotionauthError) in
-            var connection = try contents.connection(provider: "notion", name: "default", path: vault.path)!
-            connection.refreshToken = "nrt_secret_refresh_token_1234"
-            contents.store(connection)
-        }
+    @Test(arguments: StoreKind.allCases)
+    func refreshTokenNeedsShowSecrets(store: StoreKind) async throws {
+        let sandbox = try await loggedIn(store)
+        try await sandbox.editConnection { $0.refreshToken = "nrt_secret_refresh_token_1234" }
         let masked = await sandbox.runInProcess(["get", "notion"])
         #expect(!masked.stdout.contains("nrt_secret_refresh_token_1234"))
         #expect(masked.stdout.contains("refresh_token  nrt_…1234"))
@@ -77,16 +67,18 @@ import Testing
         #expect(await sandbox.runInProcess(["get", "notion", "--show-secrets"]).stdout.contains("nrt_secret_refresh_token_1234"))
     }
 
-    @Test func jsonOutputIsAVersionedObject() async throws {
-        let sandbox = try await loggedIn()
+    @Test(arguments: StoreKind.allCases)
+    func jsonOutputIsAVersionedObject(store: StoreKind) async throws {
+        let sandbox = try await loggedIn(store)
         let json = try JSONValue.parse(Array(await sandbox.runInProcess(["get", "notion", "--json"]).stdout.utf8))
         #expect(json["version"] == .int(1))
         #expect(json["connection"]?["access_token"] == .string("ntn_…wxyz"))
         #expect(json["connection"]?["provider"] == .string("notion"))
     }
 
-    @Test func unknownFieldIsExit3AndMissingConnectionExit4() async throws {
-        let sandbox = try await loggedIn()
+    @Test(arguments: StoreKind.allCases)
+    func unknownFieldIsExit3AndMissingConnectionExit4(store: StoreKind) async throws {
+        let sandbox = try await loggedIn(store)
         let field = await sandbox.runInProcess(["get", "notion", "--field", "colour"])
         #expect(field.status == 3)
         let missing = await sandbox.runInProcess(["get", "notion", "--connection", "work"])

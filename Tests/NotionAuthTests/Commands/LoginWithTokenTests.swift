@@ -6,10 +6,11 @@ import Testing
 @testable import NotionAuthCLI
 
 @Suite struct LoginWithTokenTests {
-    @Test func verifiedTokenStoresWhatTheIdentityEndpointSays() async throws {
+    @Test(arguments: StoreKind.allCases)
+    func verifiedTokenStoresWhatTheIdentityEndpointSays(store: StoreKind) async throws {
         let server = try await FakeNotionServer.start()
         defer { server.stopNow() }
-        let sandbox = try Sandbox()
+        let sandbox = try await Sandbox.make(store)
         try sandbox.pointNotion(at: server.baseURL)
         server.addInternalToken("ntn_internal_valid_token_0001", botID: "bot-123", workspaceName: "Acme Corp")
 
@@ -27,16 +28,17 @@ import Testing
         #expect(json["connection"]?["kind"] == .string("token"))
     }
 
-    @Test func refusedTokenIsExit4AndNothingIsStored() async throws {
+    @Test(arguments: StoreKind.allCases)
+    func refusedTokenIsExit4AndNothingIsStored(store: StoreKind) async throws {
         let server = try await FakeNotionServer.start()
         defer { server.stopNow() }
-        let sandbox = try Sandbox()
+        let sandbox = try await Sandbox.make(store)
         try sandbox.pointNotion(at: server.baseURL)
         let result = try await sandbox.run(["login", "notion", "--with-token"], stdin: "ntn_not_a_valid_token_00000")
         #expect(result.status == 4)
         #expect(result.stderr.contains("Notion refused the token: API token is invalid. (unauthorized)"))
         #expect(!result.stderr.contains("ntn_not_a_valid_token_00000"))
-        #expect(!FileManager.default.fileExists(atPath: sandbox.vaultPath))
+        #expect(try await sandbox.storeIsEmpty())
     }
 
     @Test func notionVersionEnvironmentOverridesTheDefault() async throws {
@@ -58,8 +60,9 @@ import Testing
         #expect(result.stderr.contains("cannot reach 127.0.0.1"))
     }
 
-    @Test func unexpectedPrefixWarnsButStores() async throws {
-        let sandbox = try Sandbox()
+    @Test(arguments: StoreKind.allCases)
+    func unexpectedPrefixWarnsButStores(store: StoreKind) async throws {
+        let sandbox = try await Sandbox.make(store)
         let result = await sandbox.runInProcess(["login", "notion", "--with-token", "--no-verify"], stdin: "pat_something_else_abcdef")
         #expect(result.status == 0)
         #expect(result.stderr.contains("warning: the token does not start with ntn_ or secret_; storing it anyway"))
@@ -80,8 +83,9 @@ import Testing
         #expect(result.stderr.contains("no token on standard input"))
     }
 
-    @Test func tokenNeverAppearsInArgvOrOutput() async throws {
-        let sandbox = try Sandbox()
+    @Test(arguments: StoreKind.allCases)
+    func tokenNeverAppearsInArgvOrOutput(store: StoreKind) async throws {
+        let sandbox = try await Sandbox.make(store)
         let result = try await sandbox.run(["login", "notion", "--with-token", "--no-verify"], stdin: "ntn_secret_value_never_shown")
         #expect(!result.stdout.contains("ntn_secret_value_never_shown"))
         #expect(!result.stderr.contains("ntn_secret_value_never_shown"))

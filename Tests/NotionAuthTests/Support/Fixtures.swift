@@ -57,16 +57,11 @@ extension Sandbox {
     /// Ages the stored default connection so that it is due for refresh: obtained 90 s ago,
     /// 30 s left of 120.
     func makeDue(provider: String = "notion", connection name: String = "default") async throws {
-        let store = Session(context: await contextFor(self), global: GlobalOptions()).store
         let now = Int64(Date().timeIntervalSince1970)
-        try await offTheConcurrencyPool {
-            try store.update { (changes: inout CredentialChanges) throws(NotionauthError) in
-                guard var connection = try changes.connection(provider: provider, name: name) else { return }
-                connection.obtainedAt = now - 90
-                connection.refreshedAt = nil
-                connection.expiresAt = now + 30
-                changes.store(connection)
-            }
+        try await editConnection(provider: provider, name: name) { connection in
+            connection.obtainedAt = now - 90
+            connection.refreshedAt = nil
+            connection.expiresAt = now + 30
         }
     }
 }

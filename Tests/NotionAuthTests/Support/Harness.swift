@@ -3,6 +3,7 @@ import Testing
 @testable import NotionAuthCore
 @testable import NotionAuthLogin
 @testable import NotionAuthCLI
+import NotionAuthPostgres
 
 /// What a finished process or in-process run printed and how it ended.
 struct RunResult: Sendable {
@@ -50,7 +51,7 @@ final class Sandbox: @unchecked Sendable {
         let stdout = OutputSink()
         let stderr = OutputSink()
         let input = Array(stdin.utf8)
-        let context = Context(
+        var context = Context(
             environment: environment.merging(extra) { $1 },
             stdout: stdout, stderr: stderr,
             readStandardInput: { input },
@@ -59,7 +60,11 @@ final class Sandbox: @unchecked Sendable {
             now: { now },
             http: AsyncHTTPTransport(),
             openBrowser: { _ in false })
-        let status = Runner.run(arguments, context: context)
+        // As notionauth-postgres has them: the sandbox's store may be a database.
+        context.storeOpeners = PostgresStore.openers
+        let runContext = context
+        // The commands are synchronous and block while they wait for the network or a lock.
+        let status = (try? await offTheConcurrencyPool { Runner.run(arguments, context: runContext) }) ?? -1
         return RunResult(status: status, stdout: stdout.text, stderr: stderr.text)
     }
 

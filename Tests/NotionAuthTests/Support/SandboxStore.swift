@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import NotionAuthCore
+@testable import NotionAuthCLI
 
 extension Sandbox {
     /// Points this sandbox at `databaseURL` (NOTIONAUTH_STORE) with `key` (NOTIONAUTH_VAULT_KEY).
@@ -44,5 +45,46 @@ extension Sandbox {
             try FileManager.default.copyItem(atPath: providersDirectory, toPath: other.providersDirectory)
         }
         return other
+    }
+}
+
+/// The stores the command tests run against: each command behaves the same on either.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case file
+    case postgres
+
+    var testDescription: String { rawValue }
+}
+
+extension Sandbox {
+    /// A sandbox whose store is `kind`: the file vault, or a fresh database on the tests'
+    /// PostgreSQL server, initialised, with a random NOTIONAUTH_VAULT_KEY.
+    static func make(_ kind: StoreKind) async throws -> Sandbox {
+        let sandbox = try Sandbox()
+        guard kind == .postgres else { return sandbox }
+        sandbox.useStore(try await PostgresServer.makeDatabase(), key: randomVaultKey())
+        let initialised = try await sandbox.run(["store", "init"])
+        try #require(initialised.status == 0, "\(initialised.stderr)")
+        return sandbox
+    }
+
+    /// Changes one stored connection in place, in whichever store the sandbox uses.
+    func editConnection(provider: String = "notion", name: String = "default", _ edit: @escaping @Sendable (inout Connection) -> Void) async throws {
+        let store = Session(context: await contextFor(self), global: GlobalOptions()).store
+        try await offTheConcurrencyPool {
+            try store.update { (changes: inout CredentialChanges) throws(NotionauthError) in
+                guard var connection = try changes.connection(provider: provider, name: name) else {
+                    throw NotionauthError.notLoggedIn(provider: provider, connection: name)
+                }
+                edit(&connection)
+                changes.store(connection)
+            }
+        }
+    }
+
+    /// Whether the store holds nothing at all: no vault file, or no rows in the database.
+    func storeIsEmpty() async throws -> Bool {
+        guard let database = environment["NOTIONAUTH_STORE"] else { return !FileManager.default.fileExists(atPath: vaultPath) }
+        return try await PostgresServer.psql(databaseURL: database, sql: "SELECT count(*) FROM notionauth_records") == "0\n"
     }
 }
