@@ -45,9 +45,11 @@ final class PostgresLink: @unchecked Sendable {
             throw .store(location: url.location, reason: "cannot set up TLS for sslmode=\(url.sslMode.rawValue): \(error)")
         }
         let timeout = TimeAmount.seconds(url.connectTimeoutSeconds)
-        let opened = try wait(timeout: timeout + .seconds(1), doing: "connect") {
-            try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: Self.logger)
-        }
+        let opened = try wait(
+            timeout: timeout + .seconds(1), doing: "connect",
+            PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: Self.logger),
+            // A connection that opens after we gave up on it is closed, not leaked.
+            late: { $0.close().whenComplete { _ in } })
         lock.withLock { connection = opened }
         return opened
     }
@@ -84,9 +86,11 @@ final class PostgresLink: @unchecked Sendable {
     @discardableResult
     func query(_ sql: PostgresQuery, timeout: TimeAmount = statementTimeout) throws(NotionauthError) -> [PostgresRow] {
         let connection = try connected()
-        return try wait(timeout: timeout, doing: "query") {
-            try await connection.query(sql, logger: Self.logger).collect()
-        }
+        // A statement we stopped waiting for may still run: the connection's state is unknown,
+        // so it is closed, not used again (inside a transaction, that is an error).
+        return try wait(
+            timeout: timeout, doing: "query", connection.query(sql, logger: Self.logger),
+            timedOut: { connection.close().whenComplete { _ in } }).rows
     }
 
     func begin() throws(NotionauthError) {
@@ -127,27 +131,32 @@ final class PostgresLink: @unchecked Sendable {
         private let lock = NIOLock()
         private var done = false
         init(_ promise: EventLoopPromise<T>) { self.promise = promise }
-        func complete(_ result: Result<T, any Error>) {
-            guard lock.withLock({ () -> Bool in defer { done = true }; return !done }) else { return }
+        /// Whether this result was the first, and so the one delivered.
+        @discardableResult
+        func complete(_ result: Result<T, any Error>) -> Bool {
+            guard lock.withLock({ () -> Bool in defer { done = true }; return !done }) else { return false }
             promise.completeWith(result)
+            return true
         }
     }
 
     private struct TimedOut: Error {}
 
-    private func wait<T: Sendable>(timeout: TimeAmount, doing what: String, _ operation: @escaping @Sendable () async throws -> T) throws(NotionauthError) -> T {
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
+    /// Waits for `future` on the calling thread, at most `timeout`. Only NIO's event loop
+    /// does the work, never Swift concurrency's pool: a caller may itself be blocking one of
+    /// that pool's few threads. A result that comes after the timeout goes to `late`; at the
+    /// timeout, `timedOut` runs.
+    private func wait<T: Sendable>(
+        timeout: TimeAmount, doing what: String, _ future: EventLoopFuture<T>,
+        late: @escaping @Sendable (T) -> Void = { _ in }, timedOut: @escaping @Sendable () -> Void = {}
+    ) throws(NotionauthError) -> T {
+        let loop = future.eventLoop
         let completion = Completion(loop.makePromise(of: T.self))
-        let task = Task {
-            do {
-                completion.complete(.success(try await operation()))
-            } catch {
-                completion.complete(.failure(error))
-            }
+        future.whenComplete { result in
+            if !completion.complete(result), case let .success(value) = result { late(value) }
         }
         let timer = loop.scheduleTask(in: timeout) {
-            completion.complete(.failure(TimedOut()))
-            task.cancel()
+            if completion.complete(.failure(TimedOut())) { timedOut() }
         }
         defer { timer.cancel() }
         do {

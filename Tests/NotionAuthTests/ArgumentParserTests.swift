@@ -122,7 +122,7 @@ import Testing
         #expect(parsed.value(GetCommand.field) == nil)
         #expect(parsed.value(CommandSpec.vault) == nil)
         // …and the list of commands is the one help, parsing and completion read.
-        #expect(CommandSpec.all.map(\.name) == ["login", "get", "export", "inspect", "list", "status", "logout", "run", "api", "mcp", "vault", "completion", "help", "version"])
+        #expect(CommandSpec.all.map(\.name) == ["login", "get", "export", "inspect", "list", "status", "logout", "run", "api", "mcp", "vault", "store", "completion", "help", "version"])
         #expect(Runner.command(named: "__complete") != nil)
         #expect(!CommandSpec.all.contains { $0.name == "__complete" })
     }

@@ -115,9 +115,9 @@ import Testing
         for round in 0..<40 {
             let name = "c\(round)"
             let process = try sandbox.start(["login", "notion", "--with-token", "--no-verify", "--connection", name], stdin: "ntn_kill_test_token_\(round)_abcdefgh")
-            usleep(UInt32.random(in: 0...15_000))
+            try await Task.sleep(nanoseconds: UInt64.random(in: 0...15_000_000))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            try await Binary.wait(process, timeoutSeconds: 60)
             if process.terminationReason == .exit && process.terminationStatus == 0 { completed.append(name) }
             let list = await sandbox.runInProcess(["--json", "list"])
             #expect(list.status == 0, "round \(round): \(list.stderr)")

@@ -40,7 +40,7 @@ import Testing
     @Test func aDashOffersTheCommandsOptionsAndTheGlobalOnes() async throws {
         let sandbox = try Sandbox()
         let options = await candidates(sandbox, "get", "notion", "--")
-        #expect(options == ["--connection", "--field", "--show-secrets", "--vault", "--json", "--quiet", "--no-color", "--help"])
+        #expect(options == ["--connection", "--field", "--show-secrets", "--vault", "--store", "--namespace", "--json", "--quiet", "--no-color", "--help"])
         #expect(await candidates(sandbox, "login", "notion", "--with") == ["--with-token"])
         #expect(await candidates(sandbox, "--") == CommandSpec.globalOptions.map { "--\($0.name)" } + ["--version"])
     }
