@@ -18,13 +18,9 @@ public struct PostgresStore: ManagedStore {
 
     /// The openers `notionauth-postgres` installs: postgres:// and postgresql://.
     public static var openers: StoreOpeners {
-        var openers = StoreOpeners()
-        for scheme in ["postgres", "postgresql"] {
-            openers[scheme] = { (request: StoreRequest) throws(NotionauthError) -> any CredentialStore in
-                try PostgresStore(request)
-            }
+        StoreOpeners(schemes: StoreOpeners.postgresSchemes) { (request: StoreRequest) throws(NotionauthError) -> any CredentialStore in
+            try PostgresStore(request)
         }
-        return openers
     }
 
     public init(_ request: StoreRequest) throws(NotionauthError) {
@@ -119,7 +115,7 @@ public struct PostgresStore: ManagedStore {
         var committed = false
         defer { if !committed { link.rollback() } }
         try link.query("SET LOCAL lock_timeout = '\(unescaped: String(Self.lockTimeoutSeconds))s'")
-        var state = try lockedState()
+        let state = try lockedState()
         var changes = CredentialChanges(base: PostgresSnapshot(state: state, location: location))
         let result = try body(&changes)
         if changes.isEmpty {

@@ -84,32 +84,4 @@ import Testing
         #expect(intruder.stderr.contains("namespace 'b'"))
         #expect(intruder.stdout.isEmpty)
     }
-
-    /// Two machines (two config directories) on one database and one key, the token due:
-    /// every process hands out the same new token and the provider sees one refresh.
-    @Test(arguments: [20, 50])
-    func concurrentGetsOnTwoMachinesCauseExactlyOneRefresh(processes: Int) async throws {
-        let setup = try await BrowserLoginSetup.loggedIn(lifetime: 120)
-        defer { setup.server.stopNow() }
-        setup.server.setTokenEndpointDelay(milliseconds: 300)
-        let first = setup.sandbox
-        try await first.moveToPostgres()
-        let second = try first.anotherMachine()
-        let before = setup.server.refreshRequestCount()
-
-        let started = try (0..<processes).map { index in
-            let sandbox = index % 2 == 0 ? first : second
-            return try Binary.start(Binary.notionauth, ["get", "notion", "--field", "access_token"], stdin: nil, environment: sandbox.environment, directory: sandbox.root)
-        }
-        var tokens = Set<String>()
-        for process in started {
-            try await Binary.wait(process.process, timeoutSeconds: 120)
-            let result = Binary.collect(process)
-            #expect(result.status == 0, "\(result.stderr)")
-            tokens.insert(result.stdout)
-        }
-        #expect(tokens.count == 1, "every process on both machines hands out the same new token")
-        #expect(setup.server.refreshRequestCount() - before == 1)
-        #expect(setup.server.isActive(token: tokens.first!.trimmingCharacters(in: .newlines)))
-    }
 }

@@ -10,20 +10,15 @@ import Darwin
 /// CLI with the store linked in. `get` and `export` against the file vault never load it.
 public enum StoreHandOff {
     public static let executableName = "notionauth-postgres"
-    public static let schemes = ["postgres", "postgresql"]
 
     /// Openers that replace this process by `notionauth-postgres ARGUMENTS`. They run when the
     /// session is made, before the command has done or printed anything.
     public static func openers(arguments: [String]) -> StoreOpeners {
-        var openers = StoreOpeners()
-        for scheme in schemes {
-            openers[scheme] = { (_: StoreRequest) throws(NotionauthError) -> any CredentialStore in
-                let executable = try SiblingExecutable.path(executableName)
-                let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-                execv(executable, argv)
-                throw .failure("cannot run \(executable): \(String(cString: strerror(errno)))")
-            }
+        StoreOpeners(schemes: StoreOpeners.postgresSchemes) { (_: StoreRequest) throws(NotionauthError) -> any CredentialStore in
+            let executable = try SiblingExecutable.path(executableName)
+            let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+            execv(executable, argv)
+            throw .failure("cannot run \(executable): \(String(cString: strerror(errno)))")
         }
-        return openers
     }
 }

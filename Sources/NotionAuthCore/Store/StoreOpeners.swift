@@ -27,15 +27,31 @@ public typealias StoreOpener = @Sendable (StoreRequest) throws(NotionauthError) 
 /// Store openers by URL scheme. Core knows only the file vault; an executable installs the
 /// others in its `Context` before running (so that Core and `get` never link a database
 /// driver).
+///
+/// One opener for a list of schemes, not a dictionary: every `get` makes one of these at
+/// start-up, and a dictionary of closures cost it 24,000 instructions (callgrind), about 1.4 %
+/// of the whole command.
 public struct StoreOpeners: Sendable {
-    private var openers: [String: StoreOpener] = [:]
+    private let schemes: [String]
+    private let opener: StoreOpener?
 
-    public init() {}
+    /// None: only the file vault.
+    public init() {
+        schemes = []
+        opener = nil
+    }
+
+    public init(schemes: [String], opener: @escaping StoreOpener) {
+        self.schemes = schemes
+        self.opener = opener
+    }
 
     public subscript(scheme: String) -> StoreOpener? {
-        get { openers[scheme] }
-        set { openers[scheme] = newValue }
+        schemes.contains(scheme) ? opener : nil
     }
+
+    /// The URL schemes of a PostgreSQL store, libpq's two.
+    public static let postgresSchemes = ["postgres", "postgresql"]
 }
 
 /// Stands in for a store that could not be opened: every use throws why.

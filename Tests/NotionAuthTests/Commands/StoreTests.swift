@@ -106,4 +106,60 @@ import Testing
         let second = try Vault(path: back, keys: VaultKeys(environmentKey: key, passphrase: { (_: Bool) throws(NotionauthError) -> SecureBytes in throw NotionauthError.failure("no") })).open().allRecords()
         #expect(first == second)
     }
+
+    /// libpq's password sources: PGPASSWORD, else ~/.pgpass (only when 0600); the password
+    /// is never printed, whichever it came from.
+    @Test func thePasswordComesFromPGPASSWORDOrPgpassAndIsNeverPrinted() async throws {
+        let database = try await PostgresServer.makeDatabase()
+        var components = try #require(URLComponents(string: database))
+        let password = try #require(components.password)
+        components.password = nil
+        let bare = try #require(components.string)
+        let sandbox = try Sandbox()
+        sandbox.useStore(bare, key: Sandbox.randomVaultKey())
+        sandbox.environment["PGPASSFILE"] = nil
+
+        let viaEnvironment = try await sandbox.run(["store", "init"], environment: ["PGPASSWORD": password])
+        #expect(viaEnvironment.status == 0, "\(viaEnvironment.stderr)")
+
+        let pgpass = sandbox.root + "/home/.pgpass"
+        let port = try #require(components.port)
+        try "# a comment\n127.0.0.1:\(port):*:\(components.user ?? ""):\(password)\n".write(toFile: pgpass, atomically: true, encoding: .utf8)
+        chmod(pgpass, 0o600)
+        let viaFile = try await sandbox.run(["store", "status"])
+        #expect(viaFile.status == 0, "\(viaFile.stderr)")
+
+        chmod(pgpass, 0o644)
+        let loose = try await sandbox.run(["store", "status"])
+        #expect(loose.status == 5)
+        #expect(loose.stderr.contains("chmod 600"), "\(loose.stderr)")
+        #expect(loose.stderr.contains("password"), "\(loose.stderr)")
+        for result in [viaEnvironment, viaFile, loose] {
+            #expect(!result.stdout.contains(password) && !result.stderr.contains(password))
+        }
+    }
+
+    @Test func tlsDemandedOfAServerWithoutItIsExitFiveSayingSo() async throws {
+        let database = try await PostgresServer.makeDatabase()
+        let sandbox = try Sandbox()
+        sandbox.useStore(database + "?sslmode=require", key: Sandbox.randomVaultKey())
+        let result = try await sandbox.run(["store", "status"])
+        #expect(result.status == 5)
+        #expect(result.stderr.contains("does not offer TLS"), "\(result.stderr)")
+        #expect(result.stderr.contains("sslmode=require"))
+    }
+
+    @Test(arguments: [
+        ("postgres://h/db?sslmode=sometimes", "sslmode 'sometimes'"),
+        ("postgres://h:notaport/db", "port"),
+        ("postgres://h/d%zzb", "%-escape"),
+        ("mysql://h/db", "unknown store 'mysql:"),
+    ])
+    func aMalformedStoreURLIsAUsageErrorNamingWhatIsWrong(url: String, says: String) async throws {
+        let sandbox = try Sandbox()
+        sandbox.useStore(url, key: Sandbox.randomVaultKey())
+        let result = try await sandbox.run(["list"])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains(says), "\(result.stderr)")
+    }
 }

@@ -118,16 +118,25 @@ enum Binary {
         process.arguments = arguments
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var handles: [FileHandle] = []
         if let stdin {
             let stdinPath = base + ".in"
             FileManager.default.createFile(atPath: stdinPath, contents: Data(stdin.utf8))
-            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: stdinPath))
+            handles.append(try FileHandle(forReadingFrom: URL(fileURLWithPath: stdinPath)))
+            process.standardInput = handles.last
         } else {
             process.standardInput = FileHandle.nullDevice
         }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        handles.append(try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath)))
+        process.standardOutput = handles.last
+        handles.append(try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath)))
+        process.standardError = handles.last
         try process.run()
+        // The child has its own copies now. Foundation keeps finished Process objects, and
+        // with them these handles, alive: left open they piled up past 1,024 descriptors in a
+        // long run, where Foundation's select()-based process monitor overran its fd_set and
+        // crashed the test process.
+        for handle in handles { try? handle.close() }
         return Started(process: process, stdoutPath: stdoutPath, stderrPath: stderrPath)
     }
 
