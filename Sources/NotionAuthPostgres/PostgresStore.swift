@@ -332,14 +332,6 @@ struct PostgresSnapshot: CredentialSnapshot {
         state.records.keys.compactMap(ConnectionKey.init(recordName:)).sorted()
     }
 
-    func connections(provider: String?) throws(NotionauthError) -> [Connection] {
-        var result: [Connection] = []
-        for key in try connectionKeys() where provider == nil || key.provider == provider {
-            if let connection = try connection(provider: key.provider, name: key.name) { result.append(connection) }
-        }
-        return result
-    }
-
     func clientCredentials(provider: String) throws(NotionauthError) -> ClientCredentials? {
         let name = ClientCredentials.recordName(provider: provider)
         guard let bytes = try open(name) else { return nil }

@@ -39,15 +39,8 @@ import Testing
                 try await sandbox.makeDue()
                 arguments = ["get", "notion", "--field", "access_token"]
             }
-            let started = try Binary.start(Binary.notionauth, arguments, stdin: stdin, environment: sandbox.environment, directory: sandbox.root)
-            try await Task.sleep(nanoseconds: UInt64.random(in: 0...12_000_000))
-            if started.process.isRunning {
-                kill(started.process.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            try await Binary.wait(started.process, timeoutSeconds: 60)
-            let finished = started.process.terminationReason == .exit && started.process.terminationStatus == 0
-            _ = Binary.collect(started)
+            let (finished, killed) = try await Self.runKillingAtRandom(sandbox, arguments, stdin: stdin, withinNanoseconds: 12_000_000)
+            if killed { kills += 1 }
             if finished, let adding { mustExist.insert(adding) }
             // A logout, finished or killed, may have removed its victim: no longer required.
             if let removing { mustExist.remove(removing) }
@@ -182,16 +175,9 @@ import Testing
                 try await sandbox.makeDue(provider: "notion-mcp")
                 arguments = ["get", "notion-mcp", "--field", "access_token"]
             }
-            let started = try Binary.start(Binary.notionauth, arguments, stdin: stdin, environment: sandbox.environment, directory: sandbox.root)
             // A command against the store takes some tens of milliseconds: kill anywhere in it.
-            try await Task.sleep(nanoseconds: UInt64.random(in: 0...60_000_000))
-            if started.process.isRunning {
-                kill(started.process.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            try await Binary.wait(started.process, timeoutSeconds: 60)
-            let finished = started.process.terminationReason == .exit && started.process.terminationStatus == 0
-            _ = Binary.collect(started)
+            let (finished, killed) = try await Self.runKillingAtRandom(sandbox, arguments, stdin: stdin, withinNanoseconds: 60_000_000)
+            if killed { kills += 1 }
             if finished, let adding { mustExist.insert(adding) }
             // A logout, finished or killed, may have removed its victim: no longer required.
             if let removing { mustExist.remove(removing) }
@@ -218,6 +204,21 @@ import Testing
         }
     }
 
+
+    /// Runs notionauth and sends it SIGKILL after a random delay of up to `withinNanoseconds`
+    /// if it is still running: whether it finished with status 0, and whether it was killed.
+    static func runKillingAtRandom(_ sandbox: Sandbox, _ arguments: [String], stdin: String?, withinNanoseconds: UInt64) async throws -> (finished: Bool, killed: Bool) {
+        let started = try Binary.start(Binary.notionauth, arguments, stdin: stdin, environment: sandbox.environment, directory: sandbox.root)
+        try await Task.sleep(nanoseconds: UInt64.random(in: 0...withinNanoseconds))
+        var killed = false
+        if started.process.isRunning {
+            kill(started.process.processIdentifier, SIGKILL)
+            killed = true
+        }
+        try await Binary.wait(started.process, timeoutSeconds: 60)
+        _ = Binary.collect(started)
+        return (started.process.terminationReason == .exit && started.process.terminationStatus == 0, killed)
+    }
 
     /// What `list` shows, run as a process: the in-process runner would block a thread of
     /// Swift concurrency's pool on the store's event loop.

@@ -1,7 +1,31 @@
 import NotionAuthCore
 import NotionAuthLogin
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Parses, runs one command and turns any error into its message and exit status.
 public enum Runner {
+    /// The whole life of a notionauth process (`notionauth`, `notionauth-postgres`): hardened
+    /// before anything holds a secret, the command run with the store openers the program
+    /// has, and the process ended with its status.
+    ///
+    /// Synchronous on purpose: an async top-level would start Swift concurrency and end the
+    /// main thread through dispatch_main and pthread_exit, whose unwinding sorts every unwind
+    /// table of the static binary first (~27 ms at every start).
+    public static func main(storeOpeners: ([String]) -> StoreOpeners) -> Never {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // Before anything holds a secret: no core files of this process.
+        ProcessHardening.apply(arguments: arguments)
+        // A closed pipe (`notionauth export | head -0`) must end us with an error, not a signal.
+        signal(SIGPIPE, SIG_IGN)
+        Interrupts.install()
+        var context = Context.process()
+        context.storeOpeners = storeOpeners(arguments)
+        exit(run(arguments, context: context))
+    }
+
     public static func run(_ arguments: [String], context: Context) -> Int32 {
         var global = GlobalOptions()
         do throws(NotionauthError) {

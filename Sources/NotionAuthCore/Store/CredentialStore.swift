@@ -78,6 +78,16 @@ extension CredentialSnapshot {
     public func connections() throws(NotionauthError) -> [Connection] {
         try connections(provider: nil)
     }
+
+    /// One record at a time, through the keys; a store that can read a provider's records in
+    /// one go (the open vault) has its own.
+    public func connections(provider: String?) throws(NotionauthError) -> [Connection] {
+        var result: [Connection] = []
+        for key in try connectionKeys() where provider == nil || key.provider == provider {
+            if let connection = try connection(provider: key.provider, name: key.name) { result.append(connection) }
+        }
+        return result
+    }
 }
 
 /// What an `update` body sees and changes: the stored state, with its own changes on top.

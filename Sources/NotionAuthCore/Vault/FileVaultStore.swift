@@ -78,14 +78,6 @@ struct VaultContentsSnapshot: CredentialSnapshot {
         contents.records.keys.compactMap(ConnectionKey.init(recordName:)).sorted()
     }
 
-    func connections(provider: String?) throws(NotionauthError) -> [Connection] {
-        var result: [Connection] = []
-        for key in try connectionKeys() where provider == nil || key.provider == provider {
-            if let connection = try connection(provider: key.provider, name: key.name) { result.append(connection) }
-        }
-        return result
-    }
-
     func clientCredentials(provider: String) throws(NotionauthError) -> ClientCredentials? {
         try contents.clientCredentials(provider: provider, path: path)
     }

@@ -143,7 +143,7 @@ import Testing
         #expect(result.status == 1)
         #expect(result.stderr.contains("port \(setup.port)"))
         #expect(result.stderr.contains("--port"))
-        // "At once" against the 20 s it would otherwise wait; the bound leaves room for a
+        // "At once" against the 60 s it would otherwise wait; the bound leaves room for a
         // machine busy with the rest of the suite.
         #expect(Date().timeIntervalSince(started) < 10)
         holder.started.process.terminate()

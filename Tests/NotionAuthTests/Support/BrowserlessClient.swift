@@ -72,7 +72,7 @@ final class RunningLogin: @unchecked Sendable {
     var stderr: String { (try? String(contentsOfFile: started.stderrPath, encoding: .utf8)) ?? "" }
 
     /// The first URL printed on a line of its own.
-    func printedURL(timeoutSeconds: Double = 20) async throws -> String {
+    func printedURL(timeoutSeconds: Double = 60) async throws -> String {
         let deadline = Date().addingTimeInterval(timeoutSeconds)
         while Date() < deadline {
             if let line = stderr.split(separator: "\n").first(where: { $0.hasPrefix("http://") || $0.hasPrefix("https://") }) {

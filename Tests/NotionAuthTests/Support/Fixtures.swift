@@ -71,6 +71,10 @@ extension Sandbox {
 struct BrowserLoginSetup {
     static let clientID = "client-1"
     static let clientSecret = "s3cret-value"
+    /// How long the tests' logins wait for their browser. A ceiling, not a wait: in the first
+    /// seconds of a full run, when every test starts at once on a 2-core machine, a test can
+    /// take 20 s to play the browser's few requests (seen in CI: the login gave up first).
+    static let loginTimeoutSeconds = 60
 
     let server: FakeNotionServer
     let sandbox: Sandbox
@@ -101,7 +105,7 @@ struct BrowserLoginSetup {
     /// `login notion` waiting on the port; the client on the command line and its secret on
     /// standard input, unless `secret` is nil.
     func login(extra: [String] = [], secret: String? = clientSecret, environment: [String: String] = [:]) throws -> RunningLogin {
-        var arguments = ["login", "notion", "--no-browser", "--port", String(port), "--timeout", "20"] + extra
+        var arguments = ["login", "notion", "--no-browser", "--port", String(port), "--timeout", String(Self.loginTimeoutSeconds)] + extra
         if secret != nil { arguments += ["--client-id", Self.clientID, "--client-secret-stdin"] }
         return try RunningLogin(sandbox, arguments, stdin: secret, environment: environment)
     }
@@ -141,7 +145,7 @@ struct MCPLoginSetup {
 
     /// `login notion-mcp` waiting on `port` (this setup's own unless given).
     func login(port: Int? = nil, extra: [String] = []) throws -> RunningLogin {
-        try RunningLogin(sandbox, ["login", "notion-mcp", "--no-browser", "--port", String(port ?? self.port), "--timeout", "20"] + extra)
+        try RunningLogin(sandbox, ["login", "notion-mcp", "--no-browser", "--port", String(port ?? self.port), "--timeout", String(BrowserLoginSetup.loginTimeoutSeconds)] + extra)
     }
 }
 
