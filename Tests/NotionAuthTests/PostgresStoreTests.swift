@@ -84,4 +84,32 @@ import Testing
         #expect(intruder.stderr.contains("namespace 'b'"))
         #expect(intruder.stdout.isEmpty)
     }
+
+    /// A namespace whose key is wrapped by a passphrase (Argon2id, its parameters in the key
+    /// row): any machine with the passphrase opens it, a wrong one opens nothing.
+    @Test func aPassphraseNamespaceOpensWithThePassphraseOnly() async throws {
+        let database = try await PostgresServer.makeDatabase()
+        let first = try Sandbox()
+        first.environment["NOTIONAUTH_STORE"] = database
+        first.environment["NOTIONAUTH_PASSPHRASE"] = "correct horse battery staple"
+        #expect(try await first.run(["store", "init"]).status == 0)
+        let login = try await first.run(["--namespace", "team", "login", "notion", "--with-token", "--no-verify"], stdin: "ntn_passphrase_team\n")
+        #expect(login.status == 0, "\(login.stderr)")
+        let status = try await first.run(["--namespace", "team", "store", "status", "--json"])
+        let store = try JSONValue.parse(Array(status.stdout.utf8))["store"]
+        #expect(store?["key_source"] == .string("passphrase"), "\(status.stdout)")
+        #expect(store?["kdf"] == .string("argon2id13"))
+
+        let second = try first.anotherMachine()
+        second.environment["NOTIONAUTH_PASSPHRASE"] = "correct horse battery staple"
+        let get = try await second.run(["--namespace", "team", "get", "notion", "--field", "access_token"])
+        #expect(get.stdout == "ntn_passphrase_team\n", "\(get.stderr)")
+
+        second.environment["NOTIONAUTH_PASSPHRASE"] = "wrong horse"
+        let wrong = try await second.run(["--namespace", "team", "get", "notion", "--field", "access_token"])
+        #expect(wrong.status == 5)
+        #expect(wrong.stderr.contains("namespace 'team'"), "\(wrong.stderr)")
+        #expect(wrong.stdout.isEmpty)
+        #expect(!(try await PostgresServer.dump(databaseURL: database)).contains("ntn_passphrase_team"))
+    }
 }
