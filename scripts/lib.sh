@@ -79,8 +79,9 @@ python_env() {
 # temporary directory, on a free loopback port, with password authentication, so that the
 # store is tested against a real server and never against the machine's own cluster.
 # Exports NOTIONAUTH_TEST_POSTGRES_URL (a role that may create databases, with a random
-# password), _BIN (the server's programs), _DATA (the data directory) and _USER (the OS
-# user the server runs as, which pg_ctl must run as). postgres_stop undoes it all.
+# password), _BIN (the server's programs), _DATA (the data directory), _USER (the OS user
+# the server runs as, which pg_ctl must run as) and _CA (the certificate of its TLS, for
+# sslrootcert). postgres_stop undoes it all.
 
 # Debian installs the server programs off PATH, under /usr/lib/postgresql/<major>/bin.
 postgres_bindir() {
@@ -130,6 +131,23 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
 max_connections = 300
 CONF
+    # TLS with a certificate made for this server only (for localhost), so that sslmode is
+    # tested against a real handshake; NOTIONAUTH_TEST_POSTGRES_TLS=off starts one without.
+    if [[ ${NOTIONAUTH_TEST_POSTGRES_TLS:-on} == on ]]; then
+        need_packages openssl:/usr/bin/openssl
+        if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+            -subj /CN=notionauth-test-postgres -addext subjectAltName=DNS:localhost \
+            -keyout "$dir/data/server.key" -out "$dir/data/server.crt" >"$dir/openssl.log" 2>&1; then
+            cat "$dir/openssl.log" >&2
+            rm -rf "$dir"
+            return 1
+        fi
+        [[ $user == "$(id -un)" ]] || chown "$user:" "$dir/data/server.key" "$dir/data/server.crt"
+        chmod 0600 "$dir/data/server.key"
+        cp "$dir/data/server.crt" "$dir/ca.crt"
+        chmod 0644 "$dir/ca.crt"
+        echo "ssl = on" | postgres_as "$user" tee -a "$dir/data/postgresql.conf" >/dev/null
+    fi
     # A free port can be taken between picking it and binding it: try another.
     for attempt in 1 2 3; do
         port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -160,6 +178,10 @@ SQL
     export NOTIONAUTH_TEST_POSTGRES_BIN=$bin
     export NOTIONAUTH_TEST_POSTGRES_DATA=$dir/data
     export NOTIONAUTH_TEST_POSTGRES_USER=$user
+    # The certificate to trust (sslrootcert) when the server has TLS; empty when not.
+    NOTIONAUTH_TEST_POSTGRES_CA=
+    [[ -f $dir/ca.crt ]] && NOTIONAUTH_TEST_POSTGRES_CA=$dir/ca.crt
+    export NOTIONAUTH_TEST_POSTGRES_CA
 }
 
 # pg_ctl start, stop or restart (fast shutdown; waits up to 30 s) for the cluster in DATA.

@@ -193,6 +193,17 @@ final class PostgresLink: @unchecked Sendable {
             }
             return .store(location: url.location, reason: "\(target) refused: \(message) (SQLSTATE \(state))\(hint)")
         }
+        if let tls = error.underlying, tls is NIOSSLError || tls is NIOSSLExtraError {
+            let why: String
+            if let extra = tls as? NIOSSLExtraError, extra == .failedToValidateHostname {
+                why = "its certificate is not for the host \(url.host) (sslmode=verify-full checks the name; verify-ca checks only the CA)"
+            } else if case .handshakeFailed? = tls as? NIOSSLError {
+                why = "its certificate did not verify: give the CA's certificate as sslrootcert=PATH (or PGSSLROOTCERT), or check the server's certificate chain"
+            } else {
+                why = String(describing: tls)
+            }
+            return .store(location: url.location, reason: "the TLS handshake with \(target) failed: \(why)")
+        }
         switch error.code {
         case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
             let underlying = error.underlying.map { ": \(String(describing: $0))" } ?? ""

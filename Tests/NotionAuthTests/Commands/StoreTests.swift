@@ -139,14 +139,47 @@ import Testing
         }
     }
 
-    @Test func tlsDemandedOfAServerWithoutItIsExitFiveSayingSo() async throws {
+    /// sslmode against a server with TLS (its certificate made for the name localhost by
+    /// lib.sh): each mode verifies what libpq's does, and a certificate that is not trusted,
+    /// or not for the host the URL names, is refused.
+    @Test func tlsIsNegotiatedAndVerifiedAsSslmodeAsks() async throws {
+        let ca = try #require(try PostgresServer.shared().ca, "the tests' PostgreSQL server has no TLS")
         let database = try await PostgresServer.makeDatabase()
+        let byName = database.replacingOccurrences(of: "@127.0.0.1:", with: "@localhost:")
         let sandbox = try Sandbox()
-        sandbox.useStore(database + "?sslmode=require", key: Sandbox.randomVaultKey())
-        let result = try await sandbox.run(["store", "status"])
-        #expect(result.status == 5)
-        #expect(result.stderr.contains("does not offer TLS"), "\(result.stderr)")
-        #expect(result.stderr.contains("sslmode=require"))
+        let key = Sandbox.randomVaultKey()
+        func status(_ url: String) async throws -> RunResult {
+            sandbox.useStore(url, key: key)
+            return try await sandbox.run(["store", "status"])
+        }
+        let root = "sslrootcert=" + ca
+        #expect(try await sandbox.run(["--store", byName + "?sslmode=verify-full&" + root, "store", "init"], environment: ["NOTIONAUTH_VAULT_KEY": key]).status == 0)
+        for url in [database + "?sslmode=require", database + "?sslmode=prefer", database + "?sslmode=verify-ca&" + root, byName + "?sslmode=verify-full&" + root] {
+            let result = try await status(url)
+            #expect(result.status == 0, "\(url): \(result.stderr)")
+        }
+        // The system's roots do not know this certificate.
+        let untrusted = try await status(byName + "?sslmode=verify-full")
+        #expect(untrusted.status == 5, "\(untrusted.stderr)")
+        #expect(untrusted.stderr.contains("TLS handshake with PostgreSQL at localhost"), "\(untrusted.stderr)")
+        #expect(untrusted.stderr.contains("sslrootcert"))
+        // The certificate names localhost: verify-full refuses it at 127.0.0.1, where
+        // verify-ca (the CA only) accepts it.
+        let wrongName = try await status(database + "?sslmode=verify-full&" + root)
+        #expect(wrongName.status == 5, "\(wrongName.stderr)")
+        #expect(wrongName.stderr.contains("not for the host 127.0.0.1"), "\(wrongName.stderr)")
+    }
+
+    @Test func tlsDemandedOfAServerWithoutItIsExitFiveSayingSo() async throws {
+        try await PostgresServer.withPrivate(tls: false) { server in
+            let database = try await server.makeDatabase()
+            let sandbox = try Sandbox()
+            sandbox.useStore(database + "?sslmode=require", key: Sandbox.randomVaultKey())
+            let result = try await sandbox.run(["store", "status"])
+            #expect(result.status == 5)
+            #expect(result.stderr.contains("does not offer TLS"), "\(result.stderr)")
+            #expect(result.stderr.contains("sslmode=require"))
+        }
     }
 
     @Test(arguments: [

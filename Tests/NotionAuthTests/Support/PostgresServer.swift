@@ -16,6 +16,8 @@ struct PostgresServer: Sendable {
     let data: String
     /// The OS user the server runs as; pg_ctl must run as it.
     let osUser: String
+    /// The certificate of the server's TLS (for sslrootcert); nil for a server without TLS.
+    let ca: String?
 
     /// The server scripts/test started. Missing variables fail the test: a store test that
     /// skipped without a server would prove nothing.
@@ -30,7 +32,8 @@ struct PostgresServer: Sendable {
             url: try variable("NOTIONAUTH_TEST_POSTGRES_URL"),
             bin: try variable("NOTIONAUTH_TEST_POSTGRES_BIN"),
             data: try variable("NOTIONAUTH_TEST_POSTGRES_DATA"),
-            osUser: try variable("NOTIONAUTH_TEST_POSTGRES_USER"))
+            osUser: try variable("NOTIONAUTH_TEST_POSTGRES_USER"),
+            ca: environment["NOTIONAUTH_TEST_POSTGRES_CA"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// The shared server's URL (its `postgres` database).
@@ -66,8 +69,8 @@ struct PostgresServer: Sendable {
     /// Starts a server of its own for `body` (the same `postgres_start` as scripts/test), and
     /// stops and removes it afterwards, whatever `body` does. For tests that stop or restart
     /// the server.
-    static func withPrivate<T>(_ body: (PostgresServer) async throws -> T) async throws -> T {
-        let server = try await startPrivate()
+    static func withPrivate<T>(tls: Bool = true, _ body: (PostgresServer) async throws -> T) async throws -> T {
+        let server = try await startPrivate(tls: tls)
         do {
             let result = try await body(server)
             try await server.remove()
@@ -94,20 +97,22 @@ struct PostgresServer: Sendable {
         try await waitUntilReady()
     }
 
-    private static func startPrivate() async throws -> PostgresServer {
+    private static func startPrivate(tls: Bool) async throws -> PostgresServer {
         let script = """
             source "$1/scripts/lib.sh" && postgres_start >&2 && printf '%s\\n' \
                 "$NOTIONAUTH_TEST_POSTGRES_URL" "$NOTIONAUTH_TEST_POSTGRES_BIN" \
-                "$NOTIONAUTH_TEST_POSTGRES_DATA" "$NOTIONAUTH_TEST_POSTGRES_USER"
+                "$NOTIONAUTH_TEST_POSTGRES_DATA" "$NOTIONAUTH_TEST_POSTGRES_USER" "$NOTIONAUTH_TEST_POSTGRES_CA"
             """
+        var environment = baseEnvironment
+        environment["NOTIONAUTH_TEST_POSTGRES_TLS"] = tls ? "on" : "off"
         let result = try await Binary.run(
             "/bin/bash", ["-c", script, "bash", Binary.repositoryRoot],
-            environment: baseEnvironment, directory: Binary.repositoryRoot, timeoutSeconds: 120)
-        let lines = result.stdout.split(separator: "\n").map(String.init)
-        guard result.status == 0, lines.count == 4 else {
+            environment: environment, directory: Binary.repositoryRoot, timeoutSeconds: 120)
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard result.status == 0, lines.count >= 5 else {
             throw NotionauthError.failure("could not start a private PostgreSQL server: \(result.stderr)")
         }
-        return PostgresServer(url: lines[0], bin: lines[1], data: lines[2], osUser: lines[3])
+        return PostgresServer(url: lines[0], bin: lines[1], data: lines[2], osUser: lines[3], ca: lines[4].isEmpty ? nil : lines[4])
     }
 
     private func remove() async throws {
