@@ -111,11 +111,9 @@ public struct PostgresStore: ManagedStore {
     public func update<T>(reservingGrowth: Int?, _ body: (inout CredentialChanges) throws(NotionauthError) -> T) throws(NotionauthError) -> T {
         // The database's space is not ours to reserve; what matters is that the server is
         // there and the lock is held before the body asks a provider for anything.
-        try link.begin()
         var committed = false
         defer { if !committed { link.rollback() } }
-        try link.query("SET LOCAL lock_timeout = '\(unescaped: String(Self.lockTimeoutSeconds))s'")
-        let state = try lockedState()
+        let state = try beginLocked()
         var changes = CredentialChanges(base: PostgresSnapshot(state: state, location: location))
         let result = try body(&changes)
         if changes.isEmpty {
@@ -152,9 +150,7 @@ public struct PostgresStore: ManagedStore {
         while ContinuousClock.now < deadline {
             link.close()
             do throws(NotionauthError) {
-                try link.begin()
-                try link.query("SET LOCAL lock_timeout = '\(unescaped: String(Self.lockTimeoutSeconds))s'")
-                let now = try lockedState()
+                let now = try beginLocked()
                 try write(changes, over: now, read: read)
                 try link.commit()
                 context.stderr.write("warning: the connection to \(url.hostAndPort) failed while saving (\(firstError.description)); saved after reconnecting\n")
@@ -175,6 +171,14 @@ public struct PostgresStore: ManagedStore {
 
     /// Seconds a write waits for another process's lock on the namespace.
     static let lockTimeoutSeconds = 60
+
+    /// Begins a transaction that waits at most `lockTimeoutSeconds` for a lock, and takes the
+    /// namespace's.
+    private func beginLocked() throws(NotionauthError) -> StoreState {
+        try link.begin()
+        try link.query("SET LOCAL lock_timeout = '\(unescaped: String(Self.lockTimeoutSeconds))s'")
+        return try lockedState()
+    }
 
     /// Inside the transaction: the namespace's key row locked (FOR UPDATE), created first if
     /// the namespace is new, and its records read.
