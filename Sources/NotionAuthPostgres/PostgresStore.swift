@@ -26,6 +26,10 @@ public struct PostgresStore: ManagedStore {
     public init(_ request: StoreRequest) throws(NotionauthError) {
         let stderr = request.context.stderr
         url = try PostgresURL(request.url, environment: request.context.environment) { stderr.write("warning: \($0)\n") }
+        if url.passwordInURL, request.url != request.context.environment["NOTIONAUTH_STORE"] {
+            // From the command line, then: argv is readable by every user of the machine.
+            stderr.write("warning: the password in --store is visible to other users in the process list; use PGPASSWORD, ~/.pgpass or NOTIONAUTH_STORE\n")
+        }
         guard !request.namespace.isEmpty, request.namespace.utf8.count <= 200 else {
             throw .usage("a namespace is 1 to 200 bytes of text", command: nil)
         }

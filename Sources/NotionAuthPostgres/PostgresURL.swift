@@ -17,6 +17,8 @@ struct PostgresURL: Sendable {
     var port = 5432
     var user: String
     var password: String?
+    /// Whether the URL itself holds the password (as user:password@ or password=).
+    var passwordInURL = false
     var database: String
     var sslMode = SSLMode.prefer
     var sslRootCert: String?
@@ -103,6 +105,7 @@ struct PostgresURL: Sendable {
         if !shownQuery.isEmpty { shownQuery = "?" + shownQuery }
         location = "\(scheme)://\(shownUser)\(rest)\(path.isEmpty ? "" : "/" + path)\(shownQuery)"
 
+        passwordInURL = urlPassword != nil || parameters["password"] != nil
         password = urlPassword ?? parameters["password"] ?? environment["PGPASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         if password == nil {
             password = Self.passwordFile(environment: environment, warn: warn)

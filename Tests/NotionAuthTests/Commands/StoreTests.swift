@@ -42,7 +42,12 @@ import Testing
         let key = Sandbox.randomVaultKey()
         sandbox.environment["NOTIONAUTH_VAULT_KEY"] = key
         let store = ["--store", database]
-        #expect(try await sandbox.run(store + ["store", "init"]).status == 0)
+        let initialised = try await sandbox.run(store + ["store", "init"])
+        #expect(initialised.status == 0)
+        #expect(initialised.stderr.contains("the password in --store is visible to other users in the process list"))
+        // From the environment, where no other user can read it: no warning.
+        let quiet = try await sandbox.run(["store", "status"], environment: ["NOTIONAUTH_STORE": database])
+        #expect(quiet.status == 0 && !quiet.stderr.contains("warning"), "\(quiet.stderr)")
         let login = try await sandbox.run(store + ["login", "notion", "--with-token", "--no-verify", "--connection", "work"], stdin: Sandbox.testToken + "\n")
         #expect(login.status == 0, "\(login.stderr)")
         let get = try await sandbox.run(store + ["get", "notion", "--connection", "work", "--field", "access_token"])
