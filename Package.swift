@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "notionauth", targets: ["notionauth"]),
         .executable(name: "notionauth-mcp", targets: ["notionauth-mcp"]),
         .executable(name: "notionauth-postgres", targets: ["notionauth-postgres"]),
+        .executable(name: "notionauth-proxy", targets: ["notionauth-proxy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -20,6 +21,10 @@ let package = Package(
         // because sslmode builds its TLS configuration.
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
+        // `run --proxy`'s certificate authority, made for each run (NotionAuthProxy).
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.0.0"),
     ],
     targets: [
         // Debian's libsodium-dev; the module map is in Sources/CSodium.
@@ -48,6 +53,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                // Already linked through AsyncHTTPClient; named for NOTIONAUTH_CA_FILE's roots.
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             plugins: ["EmbedProviders"]
         ),
@@ -98,6 +105,25 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "notionauth-postgres", dependencies: ["NotionAuthPostgres", "NotionAuthCLI", "NotionAuthCore"]),
+        // `run --proxy`: the loopback proxy that adds the token to the child's requests, with a
+        // certificate authority made for the run. A room of its own, in an executable of its
+        // own that `notionauth run --proxy` becomes (like notionauth-postgres), so that `get`
+        // and `export` never load the certificate code.
+        .target(
+            name: "NotionAuthProxy",
+            dependencies: [
+                "NotionAuthCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "notionauth-proxy", dependencies: ["NotionAuthProxy", "NotionAuthPostgres", "NotionAuthCLI", "NotionAuthCore"]),
         // Fills a vault with N connections for scripts/bench.
         .executableTarget(name: "make-bench-vault", dependencies: ["NotionAuthCore"]),
         // Fake Notion and Notion MCP servers on loopback: the tests' peers, and the server
@@ -111,6 +137,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // Its HTTPS certificates come from the CA code of `run --proxy`.
+                "NotionAuthProxy",
             ],
             path: "Tests/NotionFakes"
         ),
@@ -124,9 +153,12 @@ let package = Package(
                 "NotionFakes",
                 "NotionAuthMCP",
                 "NotionAuthPostgres",
+                "NotionAuthProxy",
                 "notionauth",
                 "notionauth-mcp",
                 "notionauth-postgres",
+                "notionauth-proxy",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -44,8 +44,9 @@ build_release() {
     # notionauth-mcp links the system's libcurl (see MCP_RELEASE_FLAGS).
     need_packages libcurl4-openssl-dev:/usr/bin/curl-config
     log=$(mktemp)
-    # notionauth-postgres: what notionauth runs in its place for a postgres:// store.
-    for product in notionauth make-bench-vault notionauth-mcp notionauth-postgres; do
+    # notionauth-postgres: what notionauth runs in its place for a postgres:// store;
+    # notionauth-proxy: what it runs in its place for `run --proxy`.
+    for product in notionauth make-bench-vault notionauth-mcp notionauth-postgres notionauth-proxy; do
         local flags=("${RELEASE_FLAGS[@]}")
         [[ $product == notionauth-mcp ]] && flags=("${MCP_RELEASE_FLAGS[@]}")
         if ! swift build "${flags[@]}" -q --product "$product" >"$log" 2>&1; then
@@ -63,7 +64,8 @@ build_release() {
 
 # The Python packages the tests use as independent peers (scripts/test), installed from PyPI
 # into .venv/ once; pinned so that a new release cannot change what the tests exercise.
-PYTHON_PACKAGES=(mcp==1.26.0 jsonschema==4.25.1)
+# requests: a real client of `run --proxy` (urllib, the other, comes with Python).
+PYTHON_PACKAGES=(mcp==1.26.0 jsonschema==4.25.1 requests==2.32.3)
 
 python_env() {
     local stamp=.venv/.notionauth-packages

@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A real HTTP/1.1 server on 127.0.0.1 that records every request, answers injected failures
 /// first, and hands everything else to its endpoints. Each response closes its connection.
@@ -11,9 +12,12 @@ final class FakeHTTPServer: Sendable {
     private let journal: RequestJournal
     private let connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// Whether it speaks HTTPS (`start(endpoints:tls:)`).
+    let secure: Bool
 
-    private init(serverChannel: any Channel, journal: RequestJournal, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) throws {
+    var baseURL: String { "\(secure ? "https" : "http")://127.0.0.1:\(port)" }
+
+    private init(serverChannel: any Channel, journal: RequestJournal, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>, secure: Bool) throws {
         guard let port = serverChannel.localAddress?.port else {
             throw ChannelError.unknownLocalAddress
         }
@@ -21,10 +25,12 @@ final class FakeHTTPServer: Sendable {
         self.serverChannel = serverChannel
         self.journal = journal
         self.connections = connections
+        self.secure = secure
     }
 
-    static func start(endpoints: any FakeEndpoints) async throws -> FakeHTTPServer {
-        let journal = RequestJournal()
+    /// With `tls`, it serves HTTPS with that context's certificate.
+    /// Listeners that share a `journal` also share what they record and the failures injected.
+    static func start(endpoints: any FakeEndpoints, tls: NIOSSLContext? = nil, journal: RequestJournal = RequestJournal()) async throws -> FakeHTTPServer {
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 64)
@@ -37,6 +43,7 @@ final class FakeHTTPServer: Sendable {
                     _ = connections.withLockedValue { $0.removeValue(forKey: id) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
                         FakeHTTPHandler(endpoints: endpoints, journal: journal))
@@ -44,7 +51,7 @@ final class FakeHTTPServer: Sendable {
             }
             .bind(host: "127.0.0.1", port: 0)
             .get()
-        return try FakeHTTPServer(serverChannel: channel, journal: journal, connections: connections)
+        return try FakeHTTPServer(serverChannel: channel, journal: journal, connections: connections, secure: tls != nil)
     }
 
     func stop() async throws {
@@ -72,6 +79,11 @@ final class FakeHTTPServer: Sendable {
     }
 
     var allRequests: [RecordedRequest] { journal.requests }
+
+    /// Another listener on the same endpoints and journal, with TLS.
+    func secureTwin(endpoints: any FakeEndpoints, tls: NIOSSLContext) async throws -> FakeHTTPServer {
+        try await Self.start(endpoints: endpoints, tls: tls, journal: journal)
+    }
 
     func requests(path: String) -> [RecordedRequest] {
         journal.requests.filter { path.contains("?") ? $0.uri == path : $0.path == path }

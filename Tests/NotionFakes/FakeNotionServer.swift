@@ -45,6 +45,12 @@ extension FakeServer where Endpoints == NotionEndpoints {
         endpoints.state.withLockedValue { $0.tokens[token]?.revoked = true }
     }
 
+    /// Ends this token's life now, as its expiry would at Notion, whatever the client believes
+    /// about its expiry.
+    func expireServerSide(token: String) {
+        endpoints.state.withLockedValue { $0.tokens[token]?.expiresAt = Date().addingTimeInterval(-1) }
+    }
+
     /// Holds every token endpoint request this long before handling it.
     func setTokenEndpointDelay(milliseconds: Int) {
         endpoints.state.withLockedValue { $0.tokenEndpointDelayMilliseconds = milliseconds }

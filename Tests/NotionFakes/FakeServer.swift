@@ -7,33 +7,45 @@ import Foundation
 /// lives in its own extension: `FakeNotionServer` and `FakeMCPServer`.
 final class FakeServer<Endpoints: FakeEndpoints>: Sendable {
     let http: FakeHTTPServer
+    /// The same server over HTTPS, on a port of its own, when started with `tls`.
+    let https: FakeHTTPServer?
     let endpoints: Endpoints
 
-    private init(http: FakeHTTPServer, endpoints: Endpoints) {
+    private init(http: FakeHTTPServer, https: FakeHTTPServer?, endpoints: Endpoints) {
         self.http = http
+        self.https = https
         self.endpoints = endpoints
     }
 
-    /// Starts listening on a port of its own on 127.0.0.1.
-    static func start() async throws -> FakeServer<Endpoints> {
+    /// Starts listening on a port of its own on 127.0.0.1; with `tls`, also over HTTPS on
+    /// another (same state, same journal): a login can use one and `run --proxy` the other.
+    static func start(tls: FakeTLS? = nil) async throws -> FakeServer<Endpoints> {
         let endpoints = Endpoints()
-        return FakeServer(http: try await FakeHTTPServer.start(endpoints: endpoints), endpoints: endpoints)
+        let http = try await FakeHTTPServer.start(endpoints: endpoints)
+        var https: FakeHTTPServer?
+        if let tls { https = try await http.secureTwin(endpoints: endpoints, tls: tls.context) }
+        return FakeServer(http: http, https: https, endpoints: endpoints)
     }
+
+    /// `https://127.0.0.1:PORT` of the HTTPS listener (started with `tls`).
+    var secureBaseURL: String { https?.baseURL ?? "(started without tls)" }
 
     var port: Int { http.port }
 
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), without a trailing slash.
     var baseURL: String { http.baseURL }
 
     /// Stops listening and waits until every connection is closed.
     func stop() async throws {
         try await http.stop()
+        try await https?.stop()
     }
 
     /// Stops without waiting, for `defer { server.stopNow() }` right after the start: the
     /// server goes away even when an expectation throws half-way through the test.
     func stopNow() {
         http.stopNow()
+        https?.stopNow()
     }
 
     /// The next request to `path` gets this response before any other handling; calls queue up.

@@ -7,14 +7,14 @@ import Glibc
 
 /// Parses, runs one command and turns any error into its message and exit status.
 public enum Runner {
-    /// The whole life of a notionauth process (`notionauth`, `notionauth-postgres`): hardened
-    /// before anything holds a secret, the command run with the store openers the program
-    /// has, and the process ended with its status.
+    /// The whole life of a notionauth process (`notionauth`, `notionauth-postgres`,
+    /// `notionauth-proxy`): hardened before anything holds a secret, the command run with the
+    /// store openers and the proxy the program has, and the process ended with its status.
     ///
     /// Synchronous on purpose: an async top-level would start Swift concurrency and end the
     /// main thread through dispatch_main and pthread_exit, whose unwinding sorts every unwind
     /// table of the static binary first (~27 ms at every start).
-    public static func main(storeOpeners: ([String]) -> StoreOpeners) -> Never {
+    public static func main(storeOpeners: ([String]) -> StoreOpeners, proxyStarter: RunProxy.Starter? = nil) -> Never {
         let arguments = Array(CommandLine.arguments.dropFirst())
         // Before anything holds a secret: no core files of this process.
         ProcessHardening.apply(arguments: arguments)
@@ -23,6 +23,8 @@ public enum Runner {
         Interrupts.install()
         var context = Context.process()
         context.storeOpeners = storeOpeners(arguments)
+        context.proxyStarter = proxyStarter
+        if proxyStarter == nil { context.handOffToProxy = ProxyHandOff.handOff(arguments: arguments) }
         exit(run(arguments, context: context))
     }
 

@@ -1,9 +1,4 @@
 import NotionAuthCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// How `notionauth` reaches a PostgreSQL store without linking a database driver: the
 /// command runs again, unchanged, as `notionauth-postgres` from beside it, which is the same
@@ -15,10 +10,18 @@ public enum StoreHandOff {
     /// session is made, before the command has done or printed anything.
     public static func openers(arguments: [String]) -> StoreOpeners {
         StoreOpeners(schemes: StoreOpeners.postgresSchemes) { (_: StoreRequest) throws(NotionauthError) -> any CredentialStore in
-            let executable = try SiblingExecutable.path(executableName)
-            let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-            execv(executable, argv)
-            throw .failure("cannot run \(executable): \(String(cString: strerror(errno)))")
+            try SiblingExecutable.replaceProcess(with: executableName, arguments: arguments)
+            throw .failure("cannot run \(executableName)")
+        }
+    }
+}
+
+/// The same for `run --proxy`: `notionauth-proxy` is the CLI with the proxy (TLS and
+/// certificates) linked in. `run` calls this before it reads the store.
+public enum ProxyHandOff {
+    public static func handOff(arguments: [String]) -> @Sendable () throws(NotionauthError) -> Void {
+        { () throws(NotionauthError) in
+            try SiblingExecutable.replaceProcess(with: RunProxy.executableName, arguments: arguments)
         }
     }
 }

@@ -74,14 +74,23 @@ struct ExportCommand: CommandDefinition {
     /// The variables of the named providers' connections (each must be usable), or with no
     /// names of every provider that has this connection (unusable ones skipped with a warning).
     static func variables(providers names: [String]?, connection: String, session: Session) throws(NotionauthError) -> [(String, String)] {
-        var variables: [(String, String)] = []
+        try grants(providers: names, connection: connection, session: session).flatMap { grant in
+            grant.provider.exportAccessToken.map { ($0, grant.connection.accessToken) }
+        }
+    }
+
+    /// The usable connection named `connection` of each provider in `names` (an error for
+    /// one that has none), or of every provider that has one (skipping, with a warning, those
+    /// that cannot be used): what `export` prints and `run` hands out or serves.
+    static func grants(providers names: [String]?, connection: String, session: Session) throws(NotionauthError) -> [RunProxy.Grant] {
+        var grants: [RunProxy.Grant] = []
         if let names {
             for name in names {
                 let provider = try session.provider(name).definition
                 let usable = try TokenRefresh(broker: session.broker, provider: provider).usableConnection(named: connection)
-                variables += provider.exportAccessToken.map { ($0, usable.accessToken) }
+                grants.append(RunProxy.Grant(provider: provider, connection: usable))
             }
-            return variables
+            return grants
         }
         // The store's keys say which providers have this connection without decrypting the others.
         let providers = try session.store.snapshot().connectionKeys().filter { $0.name == connection }.map(\.provider)
@@ -95,12 +104,12 @@ struct ExportCommand: CommandDefinition {
             }
             do {
                 let usable = try TokenRefresh(broker: session.broker, provider: provider).usableConnection(named: connection)
-                variables += provider.exportAccessToken.map { ($0, usable.accessToken) }
+                grants.append(RunProxy.Grant(provider: provider, connection: usable))
             } catch {
                 session.warn("skipping \(name): \(error.description)")
             }
         }
-        return variables
+        return grants
     }
 }
 

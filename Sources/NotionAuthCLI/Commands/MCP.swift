@@ -57,23 +57,14 @@ public struct MCPCommand: CommandDefinition {
     public func run(session: Session) throws(NotionauthError) -> ExitStatus {
         // Fail here, with our own error handling, for what the server would refuse anyway.
         _ = try session.provider(options.provider)
-        let server = try Self.serverExecutable()
-        var arguments = [server, Self.spec.name]
+        var arguments = [Self.spec.name]
         if let vault = session.global.vault { arguments += ["--\(CommandSpec.vault.name)", vault] }
         if session.global.quiet { arguments.append("--\(CommandSpec.quiet.name)") }
         arguments.append(options.provider)
         for connection in options.connections { arguments += ["--\(Self.connections.name)", connection] }
         if options.readOnly { arguments.append("--\(Self.readOnly.name)") }
-        let argv = arguments.map { strdup($0) } + [nil]
-        execv(server, argv)
-        let reason = String(cString: strerror(errno))
-        throw .failure("cannot run \(server): \(reason)")
-    }
-
-    /// `notionauth-mcp` in the directory of the running executable (symbolic links resolved,
-    /// so that a link to notionauth on PATH still finds it).
-    static func serverExecutable() throws(NotionauthError) -> String {
-        try SiblingExecutable.path(executableName)
+        try SiblingExecutable.replaceProcess(with: Self.executableName, arguments: arguments)
+        return .failure
     }
 }
 
@@ -93,5 +84,14 @@ public enum SiblingExecutable {
             throw .failure("\(executableName) is not installed beside notionauth (looked for \(server)); reinstall with scripts/install")
         }
         return server
+    }
+
+    /// Replaces this process by `executableName ARGUMENTS` from beside it; returns only by
+    /// throwing, when it could not.
+    public static func replaceProcess(with executableName: String, arguments: [String]) throws(NotionauthError) {
+        let executable = try path(executableName)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        execv(executable, argv)
+        throw .failure("cannot run \(executable): \(String(cString: strerror(errno)))")
     }
 }

@@ -25,6 +25,11 @@ public struct Context: Sendable {
     /// Stores other than the file vault, by URL scheme (`--store`); none unless the
     /// executable installs them.
     public var storeOpeners = StoreOpeners()
+    /// The proxy for `run --proxy`, in the executable that links it (`notionauth-proxy`)…
+    public var proxyStarter: RunProxy.Starter?
+    /// …and elsewhere what replaces this process by that executable, run with the same
+    /// arguments; it returns only if it could not.
+    public var handOffToProxy: (@Sendable () throws(NotionauthError) -> Void)?
 
     public init(
         environment: [String: String], stdout: OutputSink, stderr: OutputSink,
@@ -50,8 +55,9 @@ public struct Context: Sendable {
 
     /// The real process: file descriptors 0–2, the environment, the system clock.
     public static func process() -> Context {
-        Context(
-            environment: ProcessEnvironment.current(),
+        let environment = ProcessEnvironment.current()
+        return Context(
+            environment: environment,
             stdout: OutputSink(fileDescriptor: 1),
             stderr: OutputSink(fileDescriptor: 2),
             readStandardInput: { ProcessEnvironment.readAll(fileDescriptor: 0) },
@@ -60,7 +66,7 @@ public struct Context: Sendable {
             stderrIsTerminal: isatty(2) == 1,
             promptSecret: { TerminalPrompt.readSecret(prompt: $0) },
             now: { Int64(time(nil)) },
-            http: AsyncHTTPTransport(),
+            http: AsyncHTTPTransport(extraRootsFile: environment["NOTIONAUTH_CA_FILE"]),
             openBrowser: { BrowserOpener.open($0) })
     }
 

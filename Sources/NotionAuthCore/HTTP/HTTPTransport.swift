@@ -1,6 +1,8 @@
 import AsyncHTTPClient
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -84,26 +86,81 @@ public protocol HTTPTransport: Sendable {
 /// command pays for starting Swift concurrency.
 public struct AsyncHTTPTransport: HTTPTransport {
     // Created on first use and kept for the life of the process, which never shuts it down.
-    private static let client: HTTPClient = {
+    private static let client: HTTPClient = makeClient(tls: nil)
+    /// Clients that also trust NOTIONAUTH_CA_FILE's certificates, by path: made only when a
+    /// request is sent, so that a command that sends none never reads the file.
+    private static let clientsWithRoots = NIOLockedValueBox<[String: HTTPClient]>([:])
+
+    /// `NOTIONAUTH_CA_FILE`: PEM certificates trusted in addition to the system's roots (a
+    /// company's TLS-inspecting proxy, the tests' fake server). Verification stays on.
+    public let extraRootsFile: String?
+
+    public init(extraRootsFile: String? = nil) {
+        self.extraRootsFile = extraRootsFile.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    private static func makeClient(tls: TLSConfiguration?) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        configuration.tlsConfiguration = tls
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+    }
 
-    public init() {}
+    private func client() throws(NotionauthError) -> HTTPClient {
+        guard let path = extraRootsFile else { return Self.client }
+        if let made = Self.clientsWithRoots.withLockedValue({ $0[path] }) { return made }
+        let tls = try Self.tlsConfiguration(extraRootsFile: path)
+        return Self.clientsWithRoots.withLockedValue { clients in
+            if let made = clients[path] { return made }
+            let made = Self.makeClient(tls: tls)
+            clients[path] = made
+            return made
+        }
+    }
+
+    /// TLS for a client of our own that trusts NOTIONAUTH_CA_FILE's certificates as well as
+    /// the system's (nil: the defaults); the MCP bridge's client uses it too.
+    public static func tlsConfiguration(extraRootsFile path: String?) throws(NotionauthError) -> TLSConfiguration? {
+        guard let path, !path.isEmpty else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.additionalTrustRoots = [.certificates(try certificates(inPEMFile: path))]
+        return tls
+    }
+
+    /// The certificates in a PEM file, or an error naming the file: a file that holds none is
+    /// a mistake to report, not a reason to fall back to the system's roots alone.
+    static func certificates(inPEMFile path: String) throws(NotionauthError) -> [NIOSSLCertificate] {
+        guard let contents = try FileSystem.readFile(path) else {
+            throw .io(path: path, reason: "NOTIONAUTH_CA_FILE names a file that does not exist")
+        }
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMBytes(contents.bytes)
+        } catch {
+            throw .io(path: path, reason: "NOTIONAUTH_CA_FILE is not a file of PEM certificates (\(error))")
+        }
+        guard !certificates.isEmpty else {
+            throw .io(path: path, reason: "NOTIONAUTH_CA_FILE holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        }
+        return certificates
+    }
 
     public func send(_ request: HTTPRequest, timeoutSeconds: Int64) throws(NotionauthError) -> HTTPResponse {
         if let problem = request.problem { throw .failure("refusing to send the request: \(problem)") }
+        let client = try client()
         let host = EndpointPolicy.host(of: request.url) ?? request.url
         var headers = HTTPHeaders()
-        headers.add(name: "User-Agent", value: "notionauth/\(Version.current)")
+        // A caller that names its own (the proxy forwarding a child's request) keeps it.
+        if !request.headers.contains(where: { $0.0.lowercased() == "user-agent" }) {
+            headers.add(name: "User-Agent", value: "notionauth/\(Version.current)")
+        }
         for (name, value) in request.headers { headers.add(name: name, value: value) }
         do {
             let outgoing = try HTTPClient.Request(
                 url: request.url, method: HTTPMethod(rawValue: request.method), headers: headers,
                 body: request.body.map { .bytes($0) })
-            let response = try Self.client.execute(request: outgoing, deadline: .now() + .seconds(timeoutSeconds)).wait()
+            let response = try client.execute(request: outgoing, deadline: .now() + .seconds(timeoutSeconds)).wait()
             return HTTPResponse(
                 status: Int(response.status.code),
                 headers: response.headers.map { ($0.name, $0.value) },

@@ -18,7 +18,14 @@ public enum NotionMCPBridge {
             stderr.write("error: the \(provider.name) provider definition has no mcp.url, so there is no MCP server to bridge to (see notionauth-providers(5))\n")
             return ExitStatus.failure.rawValue
         }
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        var configuration = HTTPClient.Configuration()
+        do throws(NotionauthError) {
+            configuration.tlsConfiguration = try AsyncHTTPTransport.tlsConfiguration(extraRootsFile: broker.context.environment["NOTIONAUTH_CA_FILE"])
+        } catch {
+            stderr.write("error: \(error.description)\n")
+            return error.exitStatus.rawValue
+        }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let transport = StreamableHTTPClientTransport(
             endpoint: endpoint, http: http,
             credentials: BridgeCredentials(broker: broker, provider: provider, connection: connection),

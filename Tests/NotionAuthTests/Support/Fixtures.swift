@@ -81,8 +81,9 @@ struct BrowserLoginSetup {
     let port: Int
     var redirectURI: String { "http://127.0.0.1:\(port)/auth/callback/oauth" }
 
-    static func start() async throws -> BrowserLoginSetup {
-        let server = try await FakeNotionServer.start()
+    /// With `tls`, the fake also listens over HTTPS (`secureBaseURL`).
+    static func start(tls: FakeTLS? = nil) async throws -> BrowserLoginSetup {
+        let server = try await FakeNotionServer.start(tls: tls)
         let sandbox = try Sandbox()
         try sandbox.pointNotion(at: server.baseURL)
         let setup = BrowserLoginSetup(server: server, sandbox: sandbox, port: try Browserless.freePort())
@@ -92,8 +93,8 @@ struct BrowserLoginSetup {
 
     /// A sandbox logged in to the fake Notion through the real browser flow; with a
     /// `lifetime`, its token is already due for refresh.
-    static func loggedIn(lifetime: Int? = nil) async throws -> BrowserLoginSetup {
-        let setup = try await start()
+    static func loggedIn(lifetime: Int? = nil, tls: FakeTLS? = nil) async throws -> BrowserLoginSetup {
+        let setup = try await start(tls: tls)
         setup.server.setAccessTokenLifetime(seconds: lifetime)
         let running = try setup.login()
         #expect(try await running.approveInBrowser(at: setup.server).status == 200)
@@ -156,8 +157,8 @@ struct TokenLoginSetup {
     let sandbox: Sandbox
     let token: String
 
-    static func loggedIn(token: String, workspace: String? = "Acme") async throws -> TokenLoginSetup {
-        let server = try await FakeNotionServer.start()
+    static func loggedIn(token: String, workspace: String? = "Acme", tls: FakeTLS? = nil) async throws -> TokenLoginSetup {
+        let server = try await FakeNotionServer.start(tls: tls)
         let sandbox = try Sandbox()
         try sandbox.pointNotion(at: server.baseURL)
         server.addInternalToken(token, botID: "bot-1", workspaceName: workspace)
