@@ -4,6 +4,9 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NotionAuthCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `run --proxy`: an HTTP proxy on 127.0.0.1 for one run. Requests for a granted provider's
 /// API host are decrypted with a certificate from the run's own CA and sent on with the
@@ -97,6 +100,13 @@ final class RunningProxy: RunProxy.Running {
         // URL-safe base64: it goes into the proxy URL's user info as it is.
         let credential = Sodium.randomBytes(24).withUnsafeBytes { Sodium.base64Encode($0, urlSafe: true) }
         let basic = Array("\(Self.user):\(credential)".utf8).withUnsafeBytes { Sodium.base64Encode($0) }
+        // The proxy's threads never take the signals `run` passes on to the child: those must
+        // reach the main thread, which forwards them (a thread inherits its creator's mask).
+        var forwarded = sigset_t(), previous = sigset_t()
+        sigemptyset(&forwarded)
+        for signal in [SIGINT, SIGTERM] + Interrupts.forwardedByRun { sigaddset(&forwarded, signal) }
+        pthread_sigmask(SIG_BLOCK, &forwarded, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         let threadPool = NIOThreadPool(numberOfThreads: Self.forwardingThreads)
         threadPool.start()
         let shared = ProxyShared(

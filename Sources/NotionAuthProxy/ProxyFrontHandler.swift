@@ -222,11 +222,12 @@ final class InterceptedRequestHandler: ChannelInboundHandler {
 
     private func forward(context: ChannelHandlerContext, head: HTTPRequestHead, body: [UInt8]) {
         // Origin-form is what clients send inside a tunnel; an absolute URL is taken for its path.
-        var target = head.uri
-        if !target.hasPrefix("/"), let schemeEnd = target.range(of: "://") {
-            let rest = target[schemeEnd.upperBound...]
-            target = rest.firstIndex(of: "/").map { String(rest[$0...]) } ?? "/"
+        var path = head.uri
+        if !path.hasPrefix("/"), let schemeEnd = path.range(of: "://") {
+            let rest = path[schemeEnd.upperBound...]
+            path = rest.firstIndex(of: "/").map { String(rest[$0...]) } ?? "/"
         }
+        let target = path
         guard target.hasPrefix("/") else {
             return ProxyResponse.write(
                 ProxyHeaders.errorResponse(status: 400, code: "invalid_request", message: "notionauth proxy: the request target is not a path"),

@@ -18,7 +18,7 @@ import Testing
         environment["NOTIONAUTH_BIN"] = Self.binaryToInstall
         let installed = try await Binary.run("/bin/bash", [Binary.repositoryRoot + "/scripts/install", prefix], environment: environment, directory: sandbox.root, timeoutSeconds: 120)
         #expect(installed.status == 0, "\(installed.stderr)")
-        for file in ["bin/notionauth", "bin/notionauth-mcp", "share/man/man1/notionauth.1", "share/man/man5/notionauth-vault.5", "share/man/man5/notionauth-providers.5",
+        for file in ["bin/notionauth", "bin/notionauth-mcp", "bin/notionauth-postgres", "bin/notionauth-proxy", "share/man/man1/notionauth.1", "share/man/man5/notionauth-vault.5", "share/man/man5/notionauth-providers.5",
                      "share/bash-completion/completions/notionauth", "share/zsh/site-functions/_notionauth", "share/fish/vendor_completions.d/notionauth.fish"] {
             #expect(FileManager.default.fileExists(atPath: "\(prefix)/\(file)"), "\(file)")
         }
@@ -34,6 +34,10 @@ import Testing
         // `notionauth mcp` finds the server installed beside it and answers an MCP client.
         let mcp = try await sandbox.mcpSession([], [.listTools], notionauth: "\(prefix)/bin/notionauth")
         #expect(mcp.tools.count == 21)
+        // `run --proxy` becomes the notionauth-proxy installed beside it.
+        let proxied = try await Binary.run("\(prefix)/bin/notionauth", ["run", "--proxy", "--", "sh", "-c", "echo \"$NOTION_TOKEN $HTTPS_PROXY\""], environment: sandbox.environment, directory: elsewhere)
+        #expect(proxied.status == 0, "\(proxied.stderr)")
+        #expect(proxied.stdout.hasPrefix("notionauth-proxy-managed http://notionauth:"), "\(proxied.stdout)")
         let man = try await Binary.run("/usr/bin/man", ["-l", "\(prefix)/share/man/man1/notionauth.1"], environment: sandbox.environment.merging(["MANPAGER": "cat"]) { $1 }, directory: elsewhere)
         #expect(man.status == 0)
 

@@ -162,6 +162,49 @@ import Testing
         #expect(renewed != token, "the refreshed pair was not stored")
     }
 
+    @Test func SIGTERMReachesTheChildItsStatusIsTheRunsAndTheBundleIsRemoved() async throws {
+        let (setup, _) = try await Self.loggedIn()
+        defer { setup.server.stopNow() }
+        let marker = setup.sandbox.root + "/child"
+        let script = #"trap 'echo "$SSL_CERT_FILE" > "$0.bundle"; exit 42' TERM; echo $$ > "$0.pid"; while :; do sleep 0.05; done"#
+        let started = try Binary.start(
+            Binary.notionauth, ["run", "--proxy", "--", "sh", "-c", script, marker], stdin: nil,
+            environment: setup.sandbox.environment, directory: setup.sandbox.root)
+        var child: pid_t = 0
+        defer {
+            if started.process.isRunning { kill(started.process.processIdentifier, SIGKILL) }
+            if child > 0 { kill(child, SIGKILL) }
+        }
+        let ready = Date().addingTimeInterval(30)
+        while child == 0, Date() < ready {
+            child = (try? String(contentsOfFile: marker + ".pid", encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        try #require(child > 0, "the child did not start: \(Binary.collect(started).stderr)")
+        kill(started.process.processIdentifier, SIGTERM)
+        try await Binary.wait(started.process, timeoutSeconds: 30)
+        #expect(started.process.terminationReason == .exit && started.process.terminationStatus == 42)
+        let bundle = try String(contentsOfFile: marker + ".bundle", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(bundle.hasSuffix("/ca-bundle.pem"))
+        #expect(!FileManager.default.fileExists(atPath: (bundle as NSString).deletingLastPathComponent), "the bundle's directory is left")
+        _ = Binary.collect(started)
+    }
+
+    /// With a shared store, `notionauth` becomes notionauth-postgres, which becomes
+    /// notionauth-proxy: the token comes from the database, and the child still never holds it.
+    @Test func theProxyServesAConnectionFromASharedStore() async throws {
+        let (setup, _) = try await Self.loggedIn()
+        defer { setup.server.stopNow() }
+        _ = try await setup.sandbox.moveToPostgres()
+        let url = setup.server.secureBaseURL + "/v1/users/me"
+        let (report, result) = try await Self.runChild(setup.sandbox, ["clients", url])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(report["results"]?["requests"]?["status"]?.intValue == 200, "\(report["results"]?.encoded() ?? "")")
+        #expect(setup.server.requests(path: "/v1/users/me").last?.headers["authorization"] == "Bearer \(Self.token)")
+        #expect(!result.stdout.contains(Self.token))
+        #expect(report["environment"]?["NOTIONAUTH_STORE"] == nil, "the store's URL reached the child")
+    }
+
     @Test func NOTIONAUTH_RUN_PROXYMakesTheProxyTheDefault() async throws {
         let (setup, _) = try await Self.loggedIn()
         defer { setup.server.stopNow() }
