@@ -259,6 +259,14 @@ public struct PostgresStore: ManagedStore {
                 deletions.append(ClientCredentials.recordName(provider: provider))
             }
         }
+        for (provider, connection) in changes.changedDefaults {
+            if let connection {
+                let choice = ConnectionDefault(provider: provider, connection: connection)
+                upserts.append((RecordCoding.name(of: choice), RecordCoding.plaintext(of: choice)))
+            } else {
+                deletions.append(ConnectionDefault.recordName(provider: provider))
+            }
+        }
         upserts.removeAll { state.records[$0.0] != read.records[$0.0] }
         deletions.removeAll { state.records[$0] != read.records[$0] }
         for (name, plaintext) in upserts {
@@ -348,5 +356,15 @@ struct PostgresSnapshot: CredentialSnapshot {
 
     func clientProviders() throws(NotionauthError) -> [String] {
         state.records.keys.filter { $0.hasPrefix("client/") }.map { String($0.dropFirst("client/".count)) }.sorted()
+    }
+
+    func defaultConnection(provider: String) throws(NotionauthError) -> String? {
+        let name = ConnectionDefault.recordName(provider: provider)
+        guard let bytes = try open(name) else { return nil }
+        return try RecordCoding.connectionDefault(bytes, name: name, location: location).connection
+    }
+
+    func defaultProviders() throws(NotionauthError) -> [String] {
+        state.records.keys.filter { $0.hasPrefix("default/") }.map { String($0.dropFirst("default/".count)) }.sorted()
     }
 }

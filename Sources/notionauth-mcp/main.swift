@@ -28,14 +28,15 @@ do throws(NotionauthError) {
     let session = Session(context: context, global: invocation.global)
     let options = command.options
     let provider = try session.provider(options.provider).definition
+    let allowedConnections = try options.allowedConnections(broker: session.broker, provider: provider.name)
     if provider.flows.contains(.dynamicRegistration) {
         guard options.connections.count <= 1 else {
             throw .usage("the bridge to \(provider.displayName) serves one connection; give --connection once", command: MCPCommand.spec.name)
         }
-        status = await NotionMCPBridge.run(broker: session.broker, provider: provider, connection: options.allowedConnections[0])
+        status = await NotionMCPBridge.run(broker: session.broker, provider: provider, connection: allowedConnections[0])
     } else {
         status = await NotionToolServer.run(
-            broker: session.broker, provider: provider, connections: options.allowedConnections, readOnly: options.readOnly)
+            broker: session.broker, provider: provider, connections: allowedConnections, readOnly: options.readOnly)
     }
 } catch {
     Runner.report(error, context: context, arguments: arguments)

@@ -16,10 +16,9 @@ import Testing
         let invocation = try ArgumentParser.parse(["mcp", "--connection", "work", "-c", "home", "--connection=work", "--read-only"])
         let options = try #require((invocation.command as? MCPCommand)?.options)
         #expect(options.connections == ["work", "home"])
-        #expect(options.allowedConnections.first == "work")
         #expect(options.readOnly)
         #expect(try ArgumentParser.parse(["mcp"]).command is MCPCommand)
-        #expect((try ArgumentParser.parse(["mcp"]).command as? MCPCommand)?.options.allowedConnections == ["default"])
+        #expect((try ArgumentParser.parse(["mcp"]).command as? MCPCommand)?.options.connections == [])
         #expect(throws: NotionauthError.self) { try ArgumentParser.parse(["mcp", "-c", "ok", "-c", "not ok"]) }
     }
 
@@ -122,7 +121,7 @@ import Testing
         #expect(parsed.value(GetCommand.field) == nil)
         #expect(parsed.value(CommandSpec.vault) == nil)
         // …and the list of commands is the one help, parsing and completion read.
-        #expect(CommandSpec.all.map(\.name) == ["login", "get", "export", "inspect", "list", "status", "logout", "run", "api", "mcp", "vault", "store", "completion", "help", "version"])
+        #expect(CommandSpec.all.map(\.name) == ["login", "get", "export", "inspect", "list", "status", "use", "logout", "run", "api", "mcp", "vault", "store", "completion", "help", "version"])
         #expect(Runner.command(named: "__complete") != nil)
         #expect(!CommandSpec.all.contains { $0.name == "__complete" })
     }

@@ -39,6 +39,8 @@ public struct CommandSpec: Sendable {
         case provider
         /// Any number of provider names (`run notion notion-mcp -- …`).
         case providers
+        /// A provider, then one of its connections (`use notion work`).
+        case providerThenConnection
         /// One of these words (`vault verify`).
         case words([String])
         /// A command name (`help get`).

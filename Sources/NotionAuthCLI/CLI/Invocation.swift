@@ -54,8 +54,10 @@ public struct ParsedArguments: Sendable {
     public var firstPositional: String? { positionals.first }
 
     /// The value of `--connection`, checked, or `default`.
-    public func connection(_ option: CommandSpec.Option = CommandSpec.connection) throws(NotionauthError) -> String {
-        guard let name = value(option) else { return ConnectionName.defaultName }
+    /// The connection named with `--connection`, checked; nil when none was given (the
+    /// provider's default then applies: `Broker.connectionName`).
+    public func connection(_ option: CommandSpec.Option = CommandSpec.connection) throws(NotionauthError) -> String? {
+        guard let name = value(option) else { return nil }
         return try checkedConnectionName(name)
     }
 

@@ -53,7 +53,7 @@ public enum Runner {
     /// Commands/, a line here, its tests and its man-page section (CONTRIBUTING.md).
     public static let commands: [any CommandDefinition.Type] = [
         LoginCommand.self, GetCommand.self, ExportCommand.self, InspectCommand.self, ListCommand.self,
-        StatusCommand.self, LogoutCommand.self, RunCommand.self, APICommand.self, MCPCommand.self, VaultCommand.self,
+        StatusCommand.self, UseCommand.self, LogoutCommand.self, RunCommand.self, APICommand.self, MCPCommand.self, VaultCommand.self,
         StoreCommand.self,
         CompletionCommand.self, HelpCommand.self, VersionCommand.self, CompleteCommand.self,
     ]

@@ -8,7 +8,8 @@ import Darwin
 
 public struct APIOptions: Equatable, Sendable {
     public var provider = "notion"
-    public var connection = ConnectionName.defaultName
+    /// Nil: the provider's default (`use`, NOTIONAUTH_CONNECTION, else `default`).
+    public var connection: String?
     public var method: String?
     public var path: String
     /// JSON text, `@FILE` or `-` (standard input), as given.
@@ -71,7 +72,8 @@ struct APICommand: CommandDefinition {
         let provider = try session.provider(options.provider).definition
         let body = try requestBody(options.data, session: session)
         let method = options.method ?? (body == nil ? "GET" : "POST")
-        var client = APIClient(broker: session.broker, provider: provider, connection: options.connection)
+        let connection = try session.broker.connectionName(provider: provider.name, given: options.connection)
+        var client = APIClient(broker: session.broker, provider: provider, connection: connection)
         if let version = options.notionVersion, let header = provider.api.versionHeader {
             client.versionHeaders = [(header, version)]
         }

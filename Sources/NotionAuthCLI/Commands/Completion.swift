@@ -76,6 +76,12 @@ struct CompletionCommand: CommandDefinition {
         case .providers:
             // After `--` comes the command to run, which is the shell's business.
             return line.optionsEnded ? [] : providerNames(session).filter { !line.positionals.contains($0) }
+        case .providerThenConnection:
+            switch line.positionals.count {
+            case 0: return providerNames(session)
+            case 1: return connectionNames(line: line, session: session)
+            default: return []
+            }
         case _ where !line.positionals.isEmpty: return []
         case .provider: return providerNames(session)
         case let .words(words): return words
@@ -175,7 +181,7 @@ struct CompletionCommand: CommandDefinition {
         var providers: [String] {
             switch command?.operands {
             case .providers?: positionals
-            case .provider?: Array(positionals.prefix(1))
+            case .provider?, .providerThenConnection?: Array(positionals.prefix(1))
             default: values[APICommand.provider].map { [$0] } ?? []
             }
         }

@@ -7,7 +7,8 @@ public enum ExportFormat: String, CaseIterable, Sendable {
 
 public struct ExportOptions: Equatable, Sendable {
     public var provider: String?
-    public var connection = ConnectionName.defaultName
+    /// Nil: the provider's default (`use`, NOTIONAUTH_CONNECTION, else `default`).
+    public var connection: String?
     public var format = ExportFormat.env
 }
 
@@ -73,27 +74,37 @@ struct ExportCommand: CommandDefinition {
 
     /// The variables of the named providers' connections (each must be usable), or with no
     /// names of every provider that has this connection (unusable ones skipped with a warning).
-    static func variables(providers names: [String]?, connection: String, session: Session) throws(NotionauthError) -> [(String, String)] {
+    static func variables(providers names: [String]?, connection: String?, session: Session) throws(NotionauthError) -> [(String, String)] {
         try grants(providers: names, connection: connection, session: session).flatMap { grant in
             grant.provider.exportAccessToken.map { ($0, grant.connection.accessToken) }
         }
     }
 
-    /// The usable connection named `connection` of each provider in `names` (an error for
-    /// one that has none), or of every provider that has one (skipping, with a warning, those
-    /// that cannot be used): what `export` prints and `run` hands out or serves.
-    static func grants(providers names: [String]?, connection: String, session: Session) throws(NotionauthError) -> [RunProxy.Grant] {
+    /// The usable connection of each provider in `names` (an error for one that has none), or
+    /// of every provider that has one (skipping, with a warning, those that cannot be used):
+    /// what `export` prints and `run` hands out or serves. The connection is `connection`, or
+    /// each provider's own default when nil (`Broker.connectionName`).
+    static func grants(providers names: [String]?, connection: String?, session: Session) throws(NotionauthError) -> [RunProxy.Grant] {
         var grants: [RunProxy.Grant] = []
+        // One snapshot for the defaults and the records: the store is opened once.
+        let snapshot = try session.store.snapshot()
         if let names {
             for name in names {
                 let provider = try session.provider(name).definition
-                let usable = try TokenRefresh(broker: session.broker, provider: provider).usableConnection(named: connection)
+                let chosen = try session.broker.connectionName(provider: provider.name, given: connection, in: snapshot)
+                guard let stored = try snapshot.connection(provider: provider.name, name: chosen) else {
+                    throw .notLoggedIn(provider: provider.name, connection: chosen)
+                }
+                let usable = try TokenRefresh(broker: session.broker, provider: provider).usable(stored)
                 grants.append(RunProxy.Grant(provider: provider, connection: usable))
             }
             return grants
         }
-        // The store's keys say which providers have this connection without decrypting the others.
-        let providers = try session.store.snapshot().connectionKeys().filter { $0.name == connection }.map(\.provider)
+        // The store's keys say which providers have a connection without decrypting the others.
+        var providers: [String] = []
+        for key in try snapshot.connectionKeys() where !providers.contains(key.provider) {
+            if key.name == (try session.broker.connectionName(provider: key.provider, given: connection, in: snapshot)) { providers.append(key.provider) }
+        }
         for name in providers {
             let provider: ProviderDefinition
             do {
@@ -103,7 +114,9 @@ struct ExportCommand: CommandDefinition {
                 continue
             }
             do {
-                let usable = try TokenRefresh(broker: session.broker, provider: provider).usableConnection(named: connection)
+                let chosen = try session.broker.connectionName(provider: name, given: connection, in: snapshot)
+                guard let stored = try snapshot.connection(provider: name, name: chosen) else { continue }
+                let usable = try TokenRefresh(broker: session.broker, provider: provider).usable(stored)
                 grants.append(RunProxy.Grant(provider: provider, connection: usable))
             } catch {
                 session.warn("skipping \(name): \(error.description)")

@@ -2,7 +2,8 @@ import NotionAuthCore
 import NotionAuthLogin
 public struct GetOptions: Equatable, Sendable {
     public var provider: String
-    public var connection = ConnectionName.defaultName
+    /// Nil: the provider's default (`use`, NOTIONAUTH_CONNECTION, else `default`).
+    public var connection: String?
     public var field: String?
     public var showSecrets = false
 }
@@ -50,12 +51,15 @@ struct GetCommand: CommandDefinition {
                 throw .usage("\(field) is a secret; add --show-secrets to print it", command: Self.spec.name)
             }
         }
-        guard let connection = try session.store.connection(provider: provider.name, name: options.connection) else {
+        // One snapshot for the default connection and the record: `get` opens the vault once.
+        let snapshot = try session.store.snapshot()
+        let name = try session.broker.connectionName(provider: provider.name, given: options.connection, in: snapshot)
+        guard let connection = try snapshot.connection(provider: provider.name, name: name) else {
             if options.field == "status" {
                 session.output(session.global.json ? jsonObject(["status": .string("not_connected")]) : "not_connected\n")
                 return .success
             }
-            throw .notLoggedIn(provider: provider.name, connection: options.connection)
+            throw .notLoggedIn(provider: provider.name, connection: name)
         }
         var view = ConnectionView(connection: connection, now: session.now)
 

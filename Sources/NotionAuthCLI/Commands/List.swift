@@ -19,8 +19,14 @@ struct ListCommand: CommandDefinition {
     static func run(session: Session) throws(NotionauthError) -> ExitStatus {
         let providers = try session.providers.all()
         for provider in providers { for warning in provider.warnings { session.warn(warning) } }
-        let connections = try session.store.snapshot().connections()
+        let snapshot = try session.store.snapshot()
+        let connections = try snapshot.connections()
         let byProvider = Dictionary(grouping: connections, by: \.provider)
+        // The connection each provider's commands use without --connection (`use`).
+        var inUse: [String: String] = [:]
+        for provider in byProvider.keys {
+            inUse[provider] = try session.broker.connectionName(provider: provider, given: nil, in: snapshot)
+        }
         let now = session.now
         let connectedProviders = providers.filter { provider in
             byProvider[provider.definition.name, default: []].contains { $0.effectiveStatus(now: now) == .connected }
@@ -35,13 +41,13 @@ struct ListCommand: CommandDefinition {
                     "name": .string(d.name), "display_name": .string(d.displayName),
                     "source": .string(provider.source.rawValue), "file": .string(provider.file),
                     "auth": .string(d.authType),
-                    "connections": .array(byProvider[d.name, default: []].map { connectionJSON($0, now: now) }),
+                    "connections": .array(byProvider[d.name, default: []].map { connectionJSON($0, now: now, inUse: inUse[d.name]) }),
                 ])
             }
             items += orphans.map { name in
                 .object([
                     "name": .string(name), "source": .string("missing"),
-                    "connections": .array(byProvider[name, default: []].map { connectionJSON($0, now: now) }),
+                    "connections": .array(byProvider[name, default: []].map { connectionJSON($0, now: now, inUse: inUse[name]) }),
                 ])
             }
             session.output(jsonObject([
@@ -59,28 +65,32 @@ struct ListCommand: CommandDefinition {
                 rows.append([d.name, provider.source.rawValue, d.authType, "-", Connection.Status.notConnected.rawValue, "-", "-"])
             }
             for connection in mine {
-                rows.append([d.name, provider.source.rawValue, d.authType] + connectionColumns(connection, now: now))
+                rows.append([d.name, provider.source.rawValue, d.authType] + connectionColumns(connection, now: now, inUse: inUse[d.name]))
             }
         }
         for name in orphans {
             for connection in byProvider[name, default: []] {
-                rows.append([name, "missing", "-"] + connectionColumns(connection, now: now))
+                rows.append([name, "missing", "-"] + connectionColumns(connection, now: now, inUse: inUse[name]))
             }
         }
-        session.output("Providers: \(providers.count) total, \(connectedProviders) connected\n\n" + Table.render(rows))
+        // A connection named `default` in use is not marked: that is what happens without a choice.
+        let marked = rows.contains { $0[3].hasSuffix(" *") }
+        session.output("Providers: \(providers.count) total, \(connectedProviders) connected\n\n" + Table.render(rows)
+            + (marked ? "\n* used when --connection is not given (notionauth use PROVIDER CONNECTION)\n" : ""))
         return .success
     }
 
-    private static func connectionColumns(_ connection: Connection, now: Int64) -> [String] {
+    private static func connectionColumns(_ connection: Connection, now: Int64, inUse: String?) -> [String] {
         let expires = connection.expiresAt.map { expiry in
             expiry > now ? "expires \(Timestamp.relative(expiry, now: now))" : "expired \(Timestamp.relative(expiry, now: now))"
         } ?? "-"
-        return [connection.name, connection.effectiveStatus(now: now).rawValue, connection.workspaceName ?? "-", expires]
+        return [connection.name + (connection.name == inUse && connection.name != ConnectionName.defaultName ? " *" : ""), connection.effectiveStatus(now: now).rawValue, connection.workspaceName ?? "-", expires]
     }
 
-    private static func connectionJSON(_ connection: Connection, now: Int64) -> JSONValue {
+    private static func connectionJSON(_ connection: Connection, now: Int64, inUse: String?) -> JSONValue {
         var object: [String: JSONValue] = [
             "name": .string(connection.name),
+            "default": .bool(connection.name == inUse),
             "status": .string(connection.effectiveStatus(now: now).rawValue),
             "kind": .string(connection.kind.rawValue),
             "obtained_at": .string(Timestamp.iso8601(connection.obtainedAt)),

@@ -2,7 +2,10 @@ import NotionAuthCore
 import NotionAuthLogin
 public struct LoginOptions: Equatable, Sendable {
     public var provider: String
-    public var connection = ConnectionName.defaultName
+    /// Nil: the provider's default (`use`, NOTIONAUTH_CONNECTION, else `default`).
+    public var connection: String?
+    /// The connection once `run` has resolved it.
+    var connectionName: String { connection ?? ConnectionName.defaultName }
     public var withToken = false
     public var noVerify = false
     public var force = false
@@ -90,11 +93,14 @@ struct LoginCommand: CommandDefinition {
 
     static func run(_ options: LoginOptions, session: Session) throws(NotionauthError) -> ExitStatus {
         let provider = try session.provider(options.provider).definition
+        // Without --connection, the provider's default (`use`) is logged in again.
+        var options = options
+        options.connection = try session.broker.connectionName(provider: provider.name, given: options.connection)
         if options.withToken {
             return try loginWithToken(options, provider: provider, session: session)
         }
         // --reset-client is a request to log in again with a new client.
-        if !options.force && !options.resetClient, let existing = try session.store.connection(provider: provider.name, name: options.connection),
+        if !options.force && !options.resetClient, let existing = try session.store.connection(provider: provider.name, name: options.connectionName),
            existing.effectiveStatus(now: session.now) == .connected {
             session.info("Already logged in to \(provider.displayName)\(existing.workspaceSuffix) as connection '\(existing.name)'; use --force to log in again.")
             return .success
@@ -174,7 +180,7 @@ struct LoginCommand: CommandDefinition {
                 var parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", target.uri)]
                 if let pkce { parameters.append(("code_verifier", pkce.verifier)) }
                 let response = try endpoint.request(parameters, client: client)
-                return Connection(provider: provider.name, name: options.connection, tokenResponse: response, clientID: client.clientID, now: session.now)
+                return Connection(provider: provider.name, name: options.connectionName, tokenResponse: response, clientID: client.clientID, now: session.now)
             })
     }
 
@@ -210,7 +216,7 @@ struct LoginCommand: CommandDefinition {
             exchange: { (code, client) throws(NotionauthError) -> Connection in
                 let parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", target.uri), ("code_verifier", pkce.verifier)]
                 let response = try endpoint.request(parameters, client: client)
-                return Connection(provider: provider.name, name: options.connection, tokenResponse: response, clientID: client.clientID, now: session.now)
+                return Connection(provider: provider.name, name: options.connectionName, tokenResponse: response, clientID: client.clientID, now: session.now)
             })
     }
 
@@ -224,7 +230,7 @@ struct LoginCommand: CommandDefinition {
         if !provider.tokenPrefixes.isEmpty && !provider.tokenPrefixes.contains(where: { token.hasPrefix($0) }) {
             session.warn("the token does not start with \(provider.tokenPrefixes.joined(separator: " or ")); storing it anyway")
         }
-        var connection = Connection(provider: provider.name, name: options.connection, kind: .token, accessToken: token, obtainedAt: session.now)
+        var connection = Connection(provider: provider.name, name: options.connectionName, kind: .token, accessToken: token, obtainedAt: session.now)
         if !options.noVerify {
             let identity = try ProviderAPI(definition: provider, context: session.context).identity(token: token)
             let bot = identity["bot"]

@@ -2,7 +2,8 @@ import NotionAuthCore
 import NotionAuthLogin
 public struct LogoutOptions: Equatable, Sendable {
     public var provider: String
-    public var connection = ConnectionName.defaultName
+    /// Nil: the provider's default (`use`, NOTIONAUTH_CONNECTION, else `default`).
+    public var connection: String?
     public var all = false
     public var keepRemote = false
 }
@@ -39,12 +40,15 @@ struct LogoutCommand: CommandDefinition {
     static func run(_ options: LogoutOptions, session: Session) throws(NotionauthError) -> ExitStatus {
         let provider = try session.provider(options.provider).definition
         let snapshot = try session.store.snapshot()
+        let name = try session.broker.connectionName(provider: provider.name, given: options.connection, in: snapshot)
         let connections = options.all
             ? try snapshot.connections(provider: provider.name)
-            : [try snapshot.connection(provider: provider.name, name: options.connection)].compactMap { $0 }
+            : [try snapshot.connection(provider: provider.name, name: name)].compactMap { $0 }
         if connections.isEmpty && !options.all {
-            throw .connectionNotFound(provider: provider.name, connection: options.connection)
+            throw .connectionNotFound(provider: provider.name, connection: name)
         }
+        let chosen = try snapshot.defaultConnection(provider: provider.name)
+        let forgetsChoice = chosen.map { chosen in options.all || connections.contains { $0.name == chosen } } ?? false
         let stored = try snapshot.clientCredentials(provider: provider.name)
         if !options.keepRemote {
             for connection in connections {
@@ -58,11 +62,15 @@ struct LogoutCommand: CommandDefinition {
                 try changes.removeConnection(provider: provider.name, name: connection.name)
             }
             if options.all { changes.removeClientCredentials(provider: provider.name) }
+            if forgetsChoice { changes.setDefaultConnection(nil, provider: provider.name) }
         }
         let names = connections.map { "'\($0.name)'" }.joined(separator: ", ")
         session.info(connections.isEmpty
             ? "No \(provider.displayName) connections to remove." + (options.all ? " Client credentials forgotten." : "")
             : "Logged out of \(provider.displayName): removed \(names)" + (options.all ? " and the client credentials." : "."))
+        if forgetsChoice {
+            session.info("\(provider.name)'s default connection is '\(ConnectionName.defaultName)' again (it was '\(chosen ?? "")').")
+        }
         return .success
     }
 

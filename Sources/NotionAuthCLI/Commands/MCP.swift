@@ -13,7 +13,10 @@ public struct MCPOptions: Equatable, Sendable {
     public var readOnly = false
 
     /// The connections a tool may name, the first being the one used when it names none.
-    public var allowedConnections: [String] { connections.isEmpty ? [ConnectionName.defaultName] : connections }
+    /// The connections the server may use: those given, else the provider's default one.
+    public func allowedConnections(broker: Broker, provider: String) throws(NotionauthError) -> [String] {
+        connections.isEmpty ? [try broker.connectionName(provider: provider, given: nil)] : connections
+    }
 }
 
 /// `notionauth mcp [PROVIDER] [--connection NAME]… [--read-only]`: an MCP server on standard

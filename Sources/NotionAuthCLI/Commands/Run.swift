@@ -9,7 +9,8 @@ import Darwin
 public struct RunOptions: Equatable, Sendable {
     /// Empty: every provider with the connection.
     public var providers: [String] = []
-    public var connection = ConnectionName.defaultName
+    /// Nil: the provider's default (`use`, NOTIONAUTH_CONNECTION, else `default`).
+    public var connection: String?
     public var command: [String] = []
     public var allowNested = false
     /// Whether the child's output has the tokens replaced by `****`; nil: as

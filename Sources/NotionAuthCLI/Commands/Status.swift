@@ -32,7 +32,7 @@ struct StatusCommand: CommandDefinition {
 
     init(_ arguments: ParsedArguments) throws(NotionauthError) {
         var options = StatusOptions(provider: arguments.firstPositional)
-        if arguments.value(Self.connection) != nil { options.connection = try arguments.connection(Self.connection) }
+        options.connection = try arguments.connection(Self.connection)
         self.options = options
     }
 

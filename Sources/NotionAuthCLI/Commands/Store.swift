@@ -88,9 +88,14 @@ struct StoreCommand: CommandDefinition {
         for provider in try snapshot.clientProviders() {
             if let client = try snapshot.clientCredentials(provider: provider) { clients.append(client) }
         }
+        var defaults: [ConnectionDefault] = []
+        for provider in try snapshot.defaultProviders() {
+            if let connection = try snapshot.defaultConnection(provider: provider) { defaults.append(ConnectionDefault(provider: provider, connection: connection)) }
+        }
         try to.update { (changes: inout CredentialChanges) throws(NotionauthError) in
             for connection in connections { changes.store(connection) }
             for client in clients { changes.store(client) }
+            for choice in defaults { changes.setDefaultConnection(choice.connection, provider: choice.provider) }
         }
         // Read back: what was written must open to exactly what was read.
         let written = try to.snapshot()
@@ -99,6 +104,9 @@ struct StoreCommand: CommandDefinition {
         }
         for client in clients where try written.clientCredentials(provider: client.provider) != client {
             throw .failure("the client credentials of \(client.provider) read back differently from \(to.location)")
+        }
+        for choice in defaults where try written.defaultConnection(provider: choice.provider) != choice.connection {
+            throw .failure("the default connection of \(choice.provider) reads back differently from \(to.location)")
         }
         session.info("Copied \(connections.count) connection\(connections.count == 1 ? "" : "s") and \(clients.count) client credential\(clients.count == 1 ? "" : "s") from \(from.location) to \(to.location).")
         return .success

@@ -63,6 +63,22 @@ public struct Broker: Sendable {
 
     public var now: Int64 { context.now() }
 
+    /// The connection a command uses for `provider`: the one it was given (`--connection`),
+    /// else NOTIONAUTH_CONNECTION, else the one chosen with `use`, else `default`. A caller
+    /// that reads the store anyway passes its snapshot, so the store is opened once.
+    public func connectionName(provider: String, given: String?, in snapshotGiven: (any CredentialSnapshot)? = nil) throws(NotionauthError) -> String {
+        if let given { return given }
+        if let named = context.environment["NOTIONAUTH_CONNECTION"], !named.isEmpty {
+            guard ConnectionName.isValid(named) else {
+                throw .usage("NOTIONAUTH_CONNECTION is not a valid connection name (letters, digits, '.', '_', '-'; at most 64)", command: nil)
+            }
+            return named
+        }
+        let snapshot: any CredentialSnapshot
+        if let given = snapshotGiven { snapshot = given } else { snapshot = try store.snapshot() }
+        return try snapshot.defaultConnection(provider: provider) ?? ConnectionName.defaultName
+    }
+
     /// Resolves a provider and reports any unknown-key warnings from its file.
     public func provider(_ name: String) throws(NotionauthError) -> ResolvedProvider {
         let resolved = try providers.resolve(name: name)

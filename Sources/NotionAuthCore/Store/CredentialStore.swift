@@ -72,6 +72,10 @@ public protocol CredentialSnapshot {
     func clientCredentials(provider: String) throws(NotionauthError) -> ClientCredentials?
     /// The providers that have stored client credentials, in order (`store copy`).
     func clientProviders() throws(NotionauthError) -> [String]
+    /// The connection chosen with `use` for `provider`, if any.
+    func defaultConnection(provider: String) throws(NotionauthError) -> String?
+    /// Every provider with a chosen default connection, in order (`store copy`).
+    func defaultProviders() throws(NotionauthError) -> [String]
 }
 
 extension CredentialSnapshot {
@@ -95,12 +99,14 @@ public struct CredentialChanges {
     private let base: any CredentialSnapshot
     public private(set) var changedConnections: [ConnectionKey: Connection?] = [:]
     public private(set) var changedClients: [String: ClientCredentials?] = [:]
+    /// By provider: the connection chosen with `use`, or nil when the choice is removed.
+    public private(set) var changedDefaults: [String: String?] = [:]
 
     public init(base: any CredentialSnapshot) {
         self.base = base
     }
 
-    public var isEmpty: Bool { changedConnections.isEmpty && changedClients.isEmpty }
+    public var isEmpty: Bool { changedConnections.isEmpty && changedClients.isEmpty && changedDefaults.isEmpty }
 
     public func connection(provider: String, name: String) throws(NotionauthError) -> Connection? {
         if let changed = changedConnections[ConnectionKey(provider: provider, name: name)] { return changed }
@@ -138,5 +144,15 @@ public struct CredentialChanges {
 
     public mutating func removeClientCredentials(provider: String) {
         changedClients[provider] = .some(nil)
+    }
+
+    public func defaultConnection(provider: String) throws(NotionauthError) -> String? {
+        if let changed = changedDefaults[provider] { return changed }
+        return try base.defaultConnection(provider: provider)
+    }
+
+    /// Makes `connection` the provider's default; nil (or `default` itself) removes the choice.
+    public mutating func setDefaultConnection(_ connection: String?, provider: String) {
+        changedDefaults[provider] = .some(connection == ConnectionName.defaultName ? nil : connection)
     }
 }

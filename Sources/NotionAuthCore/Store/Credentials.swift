@@ -183,6 +183,34 @@ public struct ClientCredentials: Equatable, Sendable, VaultRecord {
     }
 }
 
+/// The connection a provider's commands use when none is named (`use PROVIDER CONNECTION`);
+/// without this record, `default`.
+public struct ConnectionDefault: Equatable, Sendable, VaultRecord {
+    public var provider: String
+    public var connection: String
+
+    public init(provider: String, connection: String) {
+        self.provider = provider
+        self.connection = connection
+    }
+
+    public static func recordName(provider: String) -> String { "default/\(provider)" }
+
+    var recordName: String { Self.recordName(provider: provider) }
+
+    var fields: FieldRecord {
+        var record = FieldRecord()
+        record["provider"] = provider
+        record["connection"] = connection
+        return record
+    }
+
+    init?(fields record: FieldRecord) {
+        guard let provider = record["provider"], let connection = record["connection"], ConnectionName.isValid(connection) else { return nil }
+        self.init(provider: provider, connection: connection)
+    }
+}
+
 /// A record's plaintext: named UTF-8 fields. A binary layout rather than JSON so that
 /// reading one connection needs no JSON decoder at all (see notionauth-vault(5)):
 /// u16 count, then per field u8 name length, name, u32 value length, value.
@@ -286,6 +314,15 @@ public enum RecordCoding {
     public static func name(of client: ClientCredentials) -> String { client.recordName }
     public static func plaintext(of connection: Connection) -> [UInt8] { connection.fields.bytes }
     public static func plaintext(of client: ClientCredentials) -> [UInt8] { client.fields.bytes }
+    public static func name(of choice: ConnectionDefault) -> String { choice.recordName }
+    public static func plaintext(of choice: ConnectionDefault) -> [UInt8] { choice.fields.bytes }
+
+    public static func connectionDefault(_ bytes: [UInt8], name: String, location: String) throws(NotionauthError) -> ConnectionDefault {
+        switch decodedRecord(bytes, name: name, as: ConnectionDefault.self) {
+        case let .success(value): return value
+        case let .failure(problem): throw .store(location: location, reason: problem.reason)
+        }
+    }
 
     /// The connection in record `name`; `.store` naming the record when it does not parse.
     public static func connection(_ bytes: [UInt8], name: String, location: String) throws(NotionauthError) -> Connection {

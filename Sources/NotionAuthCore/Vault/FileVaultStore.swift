@@ -50,6 +50,9 @@ public struct FileVaultStore: ManagedStore {
                     contents.removeClientCredentials(provider: provider)
                 }
             }
+            for (provider, connection) in changes.changedDefaults {
+                contents.setDefaultConnection(connection, provider: provider)
+            }
             return result
         }
     }
@@ -84,6 +87,14 @@ struct VaultContentsSnapshot: CredentialSnapshot {
 
     func clientProviders() throws(NotionauthError) -> [String] {
         contents.records.keys.filter { $0.hasPrefix("client/") }.map { String($0.dropFirst("client/".count)) }.sorted()
+    }
+
+    func defaultConnection(provider: String) throws(NotionauthError) -> String? {
+        try contents.defaultConnection(provider: provider, path: path)
+    }
+
+    func defaultProviders() throws(NotionauthError) -> [String] {
+        contents.records.keys.filter { $0.hasPrefix("default/") }.map { String($0.dropFirst("default/".count)) }.sorted()
     }
 }
 

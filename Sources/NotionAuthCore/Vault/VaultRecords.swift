@@ -21,6 +21,16 @@ extension OpenVault {
         return try decodeRecord(bytes, name: name, path: path, as: ClientCredentials.self)
     }
 
+    public func defaultConnection(provider: String) throws(NotionauthError) -> String? {
+        let name = ConnectionDefault.recordName(provider: provider)
+        guard let bytes = try record(named: name) else { return nil }
+        return try decodeRecord(bytes, name: name, path: path, as: ConnectionDefault.self).connection
+    }
+
+    public func defaultProviders() throws(NotionauthError) -> [String] {
+        try recordNames.filter { $0.hasPrefix("default/") }.map { String($0.dropFirst("default/".count)) }
+    }
+
     public var connectionCount: Int { get throws(NotionauthError) { try recordNames.filter { $0.hasPrefix("connection/") }.count } }
 }
 
@@ -53,6 +63,21 @@ extension VaultContents {
     public mutating func removeClientCredentials(provider: String) {
         records.removeValue(forKey: ClientCredentials.recordName(provider: provider))
     }
+
+    public func defaultConnection(provider: String, path: String) throws(NotionauthError) -> String? {
+        let name = ConnectionDefault.recordName(provider: provider)
+        guard let bytes = records[name] else { return nil }
+        return try decodeRecord(bytes, name: name, path: path, as: ConnectionDefault.self).connection
+    }
+
+    public mutating func setDefaultConnection(_ connection: String?, provider: String) {
+        let name = ConnectionDefault.recordName(provider: provider)
+        if let connection {
+            records[name] = ConnectionDefault(provider: provider, connection: connection).fields.bytes
+        } else {
+            records.removeValue(forKey: name)
+        }
+    }
 }
 
 extension OpenVault {
@@ -63,6 +88,9 @@ extension OpenVault {
         _ = try connections()
         for (name, bytes) in try self.records(withPrefix: "client/") {
             _ = try decodeRecord(bytes, name: name, path: path, as: ClientCredentials.self)
+        }
+        for (name, bytes) in try self.records(withPrefix: "default/") {
+            _ = try decodeRecord(bytes, name: name, path: path, as: ConnectionDefault.self)
         }
         return records.count
     }
