@@ -9,10 +9,15 @@ final class FakeHTTPHandler: ChannelInboundHandler {
     private let journal: RequestJournal
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
+    /// Whether a connection the client keeps alive stays open (the HTTPS listener, so that
+    /// scripts/bench times requests rather than handshakes); otherwise each answer closes it.
+    private let keepsAlive: Bool
+    private var clientKeepsAlive = false
 
-    init(endpoints: any FakeEndpoints, journal: RequestJournal) {
+    init(endpoints: any FakeEndpoints, journal: RequestJournal, keepsAlive: Bool = false) {
         self.endpoints = endpoints
         self.journal = journal
+        self.keepsAlive = keepsAlive
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -25,6 +30,7 @@ final class FakeHTTPHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            clientKeepsAlive = head.isKeepAlive
             var headers: [String: String] = [:]
             for (name, value) in head.headers {
                 let key = name.lowercased()
@@ -67,7 +73,8 @@ final class FakeHTTPHandler: ChannelInboundHandler {
         guard context.channel.isActive else { return }
         var headers = HTTPHeaders(response.headers)
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
-        headers.replaceOrAdd(name: "Connection", value: "close")
+        let close = !(keepsAlive && clientKeepsAlive)
+        if close { headers.replaceOrAdd(name: "Connection", value: "close") }
         let head = HTTPResponseHead(
             version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -76,7 +83,7 @@ final class FakeHTTPHandler: ChannelInboundHandler {
         }
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            channel.close(promise: nil)
+            if close { channel.close(promise: nil) }
         }
     }
 }

@@ -5,7 +5,8 @@ import NIOPosix
 import NIOSSL
 
 /// A real HTTP/1.1 server on 127.0.0.1 that records every request, answers injected failures
-/// first, and hands everything else to its endpoints. Each response closes its connection.
+/// first, and hands everything else to its endpoints. Each response closes its connection
+/// (over HTTPS, unless the client keeps it alive).
 final class FakeHTTPServer: Sendable {
     let port: Int
     private let serverChannel: any Channel
@@ -46,7 +47,7 @@ final class FakeHTTPServer: Sendable {
                     if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
-                        FakeHTTPHandler(endpoints: endpoints, journal: journal))
+                        FakeHTTPHandler(endpoints: endpoints, journal: journal, keepsAlive: tls != nil))
                 }
             }
             .bind(host: "127.0.0.1", port: 0)
