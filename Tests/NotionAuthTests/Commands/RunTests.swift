@@ -30,7 +30,8 @@ import Testing
             if started.process.isRunning { kill(started.process.processIdentifier, SIGKILL) }
             if child > 0 { kill(child, SIGKILL) }
         }
-        let ready = Date().addingTimeInterval(10)
+        // A ceiling, not a wait: on a loaded 2-core machine a start can take seconds.
+        let ready = Date().addingTimeInterval(30)
         while child == 0, Date() < ready {
             child = (try? String(contentsOfFile: marker + ".pid", encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
             try await Task.sleep(nanoseconds: 20_000_000)
@@ -234,7 +235,8 @@ import Testing
         let script = #"trap 'touch "$0"; printf "bye %s\n" "$NOTION_TOKEN"; exit 42' TERM; echo $$ > "$0.pid"; while :; do sleep 0.05; done"#
         let started = try Binary.start(Binary.notionauth, ["run", "--mask", "--", "sh", "-c", script, marker], stdin: nil, environment: sandbox.environment, directory: sandbox.root)
         defer { if started.process.isRunning { kill(started.process.processIdentifier, SIGKILL) } }
-        let ready = Date().addingTimeInterval(10)
+        // A ceiling, not a wait: on a loaded 2-core machine a start can take seconds.
+        let ready = Date().addingTimeInterval(30)
         while !FileManager.default.fileExists(atPath: marker + ".pid"), Date() < ready { try await Task.sleep(nanoseconds: 20_000_000) }
         kill(started.process.processIdentifier, SIGTERM)
         try await Binary.wait(started.process, timeoutSeconds: 10)

@@ -146,7 +146,13 @@ enum Binary {
         return collect(started)
     }
 
+    /// What it printed and its status. A process still running (a test that gave up on it)
+    /// is killed first: Foundation traps on the status of a running process.
     static func collect(_ started: Started) -> RunResult {
+        if started.process.isRunning {
+            kill(started.process.processIdentifier, SIGKILL)
+            started.process.waitUntilExit()
+        }
         defer {
             try? FileManager.default.removeItem(atPath: started.stdoutPath)
             try? FileManager.default.removeItem(atPath: started.stderrPath)
