@@ -71,12 +71,7 @@ import Testing
             Binary.notionauth, ["run", "--proxy", "--", Python.interpreter, Python.script("proxy_child.py"), "wait", "-", marker],
             stdin: nil, environment: setup.sandbox.environment, directory: setup.sandbox.root)
         defer { if started.process.isRunning { kill(started.process.processIdentifier, SIGKILL) } }
-        var pid: pid_t = 0
-        let ready = Date().addingTimeInterval(30)
-        while pid == 0, Date() < ready {
-            pid = (try? String(contentsOfFile: marker + ".pid", encoding: .utf8)).flatMap { pid_t($0) } ?? 0
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
+        let pid = try await Binary.pid(writtenTo: marker + ".pid")
         try #require(pid > 0, "the child did not start: \(Binary.collect(started).stderr)")
         let environ = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))
         #expect(!environ.isEmpty)
@@ -175,11 +170,7 @@ import Testing
             if started.process.isRunning { kill(started.process.processIdentifier, SIGKILL) }
             if child > 0 { kill(child, SIGKILL) }
         }
-        let ready = Date().addingTimeInterval(30)
-        while child == 0, Date() < ready {
-            child = (try? String(contentsOfFile: marker + ".pid", encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
+        child = try await Binary.pid(writtenTo: marker + ".pid")
         try #require(child > 0, "the child did not start: \(Binary.collect(started).stderr)")
         kill(started.process.processIdentifier, SIGTERM)
         try await Binary.wait(started.process, timeoutSeconds: 30)

@@ -30,12 +30,7 @@ import Testing
             if started.process.isRunning { kill(started.process.processIdentifier, SIGKILL) }
             if child > 0 { kill(child, SIGKILL) }
         }
-        // A ceiling, not a wait: on a loaded 2-core machine a start can take seconds.
-        let ready = Date().addingTimeInterval(30)
-        while child == 0, Date() < ready {
-            child = (try? String(contentsOfFile: marker + ".pid", encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
+        child = try await Binary.pid(writtenTo: marker + ".pid")
         try #require(child > 0, "the child did not start: \(Binary.collect(started).stderr)")
 
         kill(started.process.processIdentifier, signal)

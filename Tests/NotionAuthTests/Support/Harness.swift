@@ -163,6 +163,19 @@ enum Binary {
             stderr: (try? String(contentsOfFile: started.stderrPath, encoding: .utf8)) ?? "")
     }
 
+    /// The pid a child wrote to `path` once it was ready, waiting up to `seconds` (a ceiling:
+    /// on a loaded 2-core machine a start can take seconds); 0 if it never did.
+    static func pid(writtenTo path: String, within seconds: Double = 30) async throws -> pid_t {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let pid = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap({ pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }), pid > 0 {
+                return pid
+            }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return 0
+    }
+
     /// Waits without blocking a cooperative thread; kills the child if it overstays.
     static func wait(_ process: Process, timeoutSeconds: Double) async throws {
         let deadline = Date().addingTimeInterval(timeoutSeconds)
