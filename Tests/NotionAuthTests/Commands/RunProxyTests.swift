@@ -199,9 +199,12 @@ import Testing
     @Test func NOTIONAUTH_RUN_PROXYMakesTheProxyTheDefault() async throws {
         let (setup, _) = try await Self.loggedIn()
         defer { setup.server.stopNow() }
-        let (report, result) = try await Self.runChild(setup.sandbox, ["none", "-"], runOptions: [], environment: ["NOTIONAUTH_RUN_PROXY": "1"])
+        let (report, result) = try await Self.runChild(
+            setup.sandbox, ["none", "-"], runOptions: [], environment: ["NOTIONAUTH_RUN_PROXY": "1", "NO_PROXY": "intranet.example,10.0.0.0/8"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(report["environment"]?["NOTION_ACCESS_TOKEN"]?.stringValue == RunProxy.placeholder)
+        // NO_PROXY is the user's, passed through as set.
+        #expect(report["environment"]?["NO_PROXY"]?.stringValue == "intranet.example,10.0.0.0/8")
         let (plain, _) = try await Self.runChild(setup.sandbox, ["none", "-"], runOptions: ["--no-proxy"], environment: ["NOTIONAUTH_RUN_PROXY": "1"])
         #expect(plain["environment"]?["NOTION_ACCESS_TOKEN"]?.stringValue == Self.token)
     }
