@@ -6,8 +6,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// What the browser brought to the listener, for the login flow to act on. Each carries a
-/// `respond` that writes the page the browser is still waiting for.
+/// What came back to the login, for the flow to act on: what the browser brought to the
+/// listener, each with a `respond` that writes the page the browser is still waiting for,
+/// and what was pasted into the terminal.
 public enum CallbackEvent {
     /// The provider redirected back with a code and the expected state.
     case code(String, respond: @Sendable (CallbackReply) -> Void)
@@ -15,10 +16,15 @@ public enum CallbackEvent {
     case providerError(code: String, description: String?, respond: @Sendable (CallbackReply) -> Void)
     /// The person submitted client credentials on the first-run page.
     case clientCredentials(id: String, secret: String, respond: @Sendable (CallbackReply) -> Void)
+    /// A line pasted into the terminal, checked as the listener checks a callback; nil for a
+    /// blank line.
+    case pasted(CallbackAnswer?)
+    /// The terminal reached end of input (Ctrl-D, a hang-up): nothing more will be pasted.
+    case pasteEnded
 }
 
-/// Where what comes back to a login waits for the flow, in the order it came, so that more
-/// than the listener can answer it.
+/// Where what comes back to a login waits for the flow, in the order it came: the listener's
+/// requests and the terminal's lines, so that the flow waits on both at once.
 public final class CallbackInbox: @unchecked Sendable {
     // @unchecked: `events` is guarded by `lock`.
     private let lock = NIOLock()
@@ -148,7 +154,7 @@ public final class CallbackListener: @unchecked Sendable {
                 return nil
             case .wrongState:
                 return .page(status: 400, html: Pages.message(title: "This link does not belong to the login in progress", text: "The state parameter is missing or wrong. Start again from the terminal if you need to."))
-            case .noCode:
+            case .noCode, .notTheRedirectURI:
                 return .page(status: 400, html: Pages.message(title: "No authorization code", text: "The provider sent no code. Return to the terminal."))
             }
         }
