@@ -10,6 +10,9 @@ public struct LoginOptions: Equatable, Sendable {
     public var noVerify = false
     public var force = false
     public var noBrowser = false
+    /// Wait for the redirect's address to be pasted into the terminal too, whatever the
+    /// session (over SSH or without a display that happens by itself).
+    public var paste = false
     /// Overrides the redirect URI's port (7998 by default).
     public var port: Int?
     public var timeoutSeconds = 300
@@ -23,6 +26,7 @@ struct LoginCommand: CommandDefinition {
     static let withToken = CommandSpec.Option("with-token", "read a token from standard input (or a no-echo prompt) instead of a browser login")
     static let noVerify = CommandSpec.Option("no-verify", "with --with-token: store the token without checking it with the provider")
     static let noBrowser = CommandSpec.Option("no-browser", "print the URL to open, but do not open a browser")
+    static let paste = CommandSpec.Option("paste", "also take the address the browser is sent back to, pasted into the terminal (automatic over SSH or without a display)")
     static let port = CommandSpec.Option("port", value: "N", "listen for the browser on port N (default 7998; the redirect URI must match)")
     static let timeout = CommandSpec.Option("timeout", value: "SECONDS", "give up waiting for the browser after SECONDS (default 300)")
     static let clientId = CommandSpec.Option("client-id", value: "ID", "the OAuth client ID of your public integration")
@@ -30,9 +34,9 @@ struct LoginCommand: CommandDefinition {
     static let resetClient = CommandSpec.Option("reset-client", "forget the stored client credentials (or MCP registration) and log in again")
     static let force = CommandSpec.Option("force", "log in again even if the connection is already logged in")
     static let spec = CommandSpec(
-        name: "login", synopsis: "login PROVIDER [--connection NAME] [--with-token [--no-verify]] [--no-browser] [--port N] [--timeout SECONDS] [--client-id ID [--client-secret-stdin]] [--reset-client] [--force]",
+        name: "login", synopsis: "login PROVIDER [--connection NAME] [--with-token [--no-verify]] [--no-browser] [--paste] [--port N] [--timeout SECONDS] [--client-id ID [--client-secret-stdin]] [--reset-client] [--force]",
         summary: "log in to a provider and store the credential in the vault",
-        options: [CommandSpec.connection, withToken, noVerify, noBrowser, port, timeout, clientId, clientSecretStdin, resetClient, force],
+        options: [CommandSpec.connection, withToken, noVerify, noBrowser, paste, port, timeout, clientId, clientSecretStdin, resetClient, force],
         minPositionals: 1, maxPositionals: 1,
         details: """
         Browser login listens on http://127.0.0.1:7998/auth/callback/oauth (NOTION_REDIRECT_URI moves it):
@@ -40,8 +44,14 @@ struct LoginCommand: CommandDefinition {
         come from --client-id with --client-secret-stdin, NOTION_CLIENT_ID and NOTION_CLIENT_SECRET, an
         earlier login, or a page in the browser. notion-mcp registers itself: nothing to set up.
 
+        Over SSH or without a display (on a terminal), or with --paste, open the URL in a browser anywhere:
+        when it cannot load the page it is sent back to after consent (http://127.0.0.1:7998/auth/callback/
+        oauth?code=…), copy that address from its address bar and paste it into the terminal. The listener
+        keeps waiting too; the first valid answer wins.
+
         Examples:
           notionauth login notion
+          ssh -t host notionauth login notion-mcp
           notionauth login notion-mcp --connection agent
           echo "$NOTION_TOKEN" | notionauth login notion --with-token
           printf %s "$SECRET" | notionauth login notion --client-id "$ID" --client-secret-stdin --no-browser
@@ -57,6 +67,7 @@ struct LoginCommand: CommandDefinition {
         options.noVerify = arguments.flag(Self.noVerify)
         options.force = arguments.flag(Self.force)
         options.noBrowser = arguments.flag(Self.noBrowser)
+        options.paste = arguments.flag(Self.paste)
         options.clientSecretStdin = arguments.flag(Self.clientSecretStdin)
         options.resetClient = arguments.flag(Self.resetClient)
         options.clientID = arguments.value(Self.clientId)
@@ -76,7 +87,7 @@ struct LoginCommand: CommandDefinition {
             throw .usage("--no-verify goes with --with-token", command: Self.spec.name)
         }
         if options.withToken {
-            let browserOnly = [Self.noBrowser, Self.clientSecretStdin, Self.resetClient].filter(arguments.flag) + [Self.port, Self.timeout, Self.clientId].filter { arguments.value($0) != nil }
+            let browserOnly = [Self.noBrowser, Self.paste, Self.clientSecretStdin, Self.resetClient].filter(arguments.flag) + [Self.port, Self.timeout, Self.clientId].filter { arguments.value($0) != nil }
             if let first = browserOnly.first {
                 throw .usage("--\(first.name) is for browser login, not --with-token", command: Self.spec.name)
             }
@@ -108,13 +119,29 @@ struct LoginCommand: CommandDefinition {
         if provider.flows.contains(.dynamicRegistration) && options.clientID != nil {
             throw .usage("\(provider.name) registers its own client; --client-id is for providers with a client you registered", command: Self.spec.name)
         }
+        guard provider.flows.contains(.dynamicRegistration) || provider.flows.contains(.authorizationCode) else {
+            throw .usage("\(provider.name) takes tokens only; run `notionauth login \(provider.name) --with-token`", command: Self.spec.name)
+        }
         let target = try RedirectTarget.resolve(environment: session.context.environment, port: options.port)
+        // Before anything is changed or fetched: --paste without a terminal fails at once.
+        let terminal = try pasteTerminal(options, session: session)
+        // Read before --reset-client changes the store (they never come from it then), so
+        // that --paste without them fails with nothing changed.
+        var given: (client: ClientCredentials?, fromUser: Bool) = (nil, false)
+        if !provider.flows.contains(.dynamicRegistration) {
+            given = try clientCredentials(options, provider: provider, session: session)
+            if given.client == nil && options.paste {
+                let variables = [provider.clientIDEnvironment, provider.clientSecretEnvironment].compactMap { $0 }
+                let fromEnvironment = variables.isEmpty ? "" : ", or \(variables.joined(separator: " and "))"
+                throw .usage("--paste needs the client ID and secret beforehand (--client-id ID --client-secret-stdin\(fromEnvironment)): the page that asks for them is served on this machine only", command: Self.spec.name)
+            }
+        }
         if options.resetClient {
             try session.store.update { (changes: inout CredentialChanges) throws(NotionauthError) in
                 changes.removeClientCredentials(provider: provider.name)
             }
         }
-        let browser = BrowserLogin(broker: session.broker, provider: provider, target: target, openBrowser: !options.noBrowser, timeoutSeconds: options.timeoutSeconds, quiet: session.global.quiet)
+        let browser = BrowserLogin(broker: session.broker, provider: provider, target: target, openBrowser: !options.noBrowser, timeoutSeconds: options.timeoutSeconds, quiet: session.global.quiet, terminal: terminal)
 
         let connection: Connection
         let client: ClientCredentials
@@ -122,12 +149,9 @@ struct LoginCommand: CommandDefinition {
         if provider.flows.contains(.dynamicRegistration) {
             (connection, client) = try loginWithRegistration(options, provider: provider, target: target, browser: browser, session: session)
             storeClient = true
-        } else if provider.flows.contains(.authorizationCode) {
-            let (given, fromUser) = try clientCredentials(options, provider: provider, session: session)
-            (connection, client) = try loginWithCode(options, provider: provider, client: given, target: target, browser: browser, session: session)
-            storeClient = fromUser || given == nil
         } else {
-            throw .usage("\(provider.name) takes tokens only; run `notionauth login \(provider.name) --with-token`", command: Self.spec.name)
+            (connection, client) = try loginWithCode(options, provider: provider, client: given.client, target: target, browser: browser, session: session)
+            storeClient = given.fromUser || given.client == nil
         }
         try session.store.update { (changes: inout CredentialChanges) throws(NotionauthError) in
             changes.store(connection)
@@ -138,7 +162,8 @@ struct LoginCommand: CommandDefinition {
     }
 
     /// Client credentials, first found wins: --client-id with --client-secret-stdin (or the
-    /// secret's variable), the provider's variables, the vault; nil means the first-run page.
+    /// secret's variable), the provider's variables, the vault (not with --reset-client); nil
+    /// means the first-run page.
     /// `fromUser` says whether they were just given and so should be kept for next time.
     static func clientCredentials(_ options: LoginOptions, provider: ProviderDefinition, session: Session) throws(NotionauthError) -> (ClientCredentials?, fromUser: Bool) {
         let environment = session.context.environment
@@ -158,7 +183,27 @@ struct LoginCommand: CommandDefinition {
         if let idName = provider.clientIDEnvironment, let id = environment[idName], !id.isEmpty, let secret = secretFromEnvironment {
             return (ClientCredentials(provider: provider.name, clientID: id, clientSecret: secret), false)
         }
+        if options.resetClient { return (nil, false) }
         return (try session.store.clientCredentials(provider: provider.name), false)
+    }
+
+    /// The terminal to paste the redirect's address into: with --paste, where its absence is
+    /// a usage error; by itself where a browser here is unlikely to be the person's (over SSH,
+    /// no display) and standard input is a terminal, so that scripts see no prompt. Nil: the
+    /// listener alone, as before.
+    static func pasteTerminal(_ options: LoginOptions, session: Session) throws(NotionauthError) -> TerminalLines? {
+        let context = session.context
+        if options.paste {
+            guard (context.environment["NOTIONAUTH_NO_PROMPT"] ?? "").isEmpty else {
+                throw .usage("--paste needs a prompt on the terminal, and NOTIONAUTH_NO_PROMPT forbids it", command: Self.spec.name)
+            }
+            guard let terminal = context.openTerminal() else {
+                throw .usage("--paste needs a terminal to paste into, and there is none (over SSH, use ssh -t)", command: Self.spec.name)
+            }
+            return terminal
+        }
+        guard context.mayPrompt, !BrowserOpener.mayOpen(environment: context.environment) else { return nil }
+        return context.openTerminal()
     }
 
     /// Notion's public-integration flow: authorization code, client authenticated as the

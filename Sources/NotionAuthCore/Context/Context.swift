@@ -17,6 +17,10 @@ public struct Context: Sendable {
     public var stderrIsTerminal: Bool
     /// Reads a line from the controlling terminal without echo; nil when there is none.
     public var promptSecret: @Sendable (_ prompt: String) -> [UInt8]?
+    /// Opens the controlling terminal to read lines from while something else is awaited
+    /// too (a login's pasted address); nil when there is none, as in tests unless they
+    /// give one.
+    public var openTerminal: @Sendable () -> TerminalLines? = { nil }
     /// Unix time in seconds.
     public var now: @Sendable () -> Int64
     public var http: HTTPTransport
@@ -56,7 +60,7 @@ public struct Context: Sendable {
     /// The real process: file descriptors 0–2, the environment, the system clock.
     public static func process() -> Context {
         let environment = ProcessEnvironment.current()
-        return Context(
+        var context = Context(
             environment: environment,
             stdout: OutputSink(fileDescriptor: 1),
             stderr: OutputSink(fileDescriptor: 2),
@@ -68,6 +72,8 @@ public struct Context: Sendable {
             now: { Int64(time(nil)) },
             http: AsyncHTTPTransport(extraRootsFile: environment["NOTIONAUTH_CA_FILE"]),
             openBrowser: { BrowserOpener.open($0) })
+        context.openTerminal = { TerminalLines.controllingTerminal() }
+        return context
     }
 
     /// Prompts are allowed only on a terminal, and never when NOTIONAUTH_NO_PROMPT is set.

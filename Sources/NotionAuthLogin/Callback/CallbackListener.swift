@@ -6,8 +6,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// What the browser brought to the listener, for the login flow to act on. Each carries a
-/// `respond` that writes the page the browser is still waiting for.
+/// What came back to the login, for the flow to act on: what the browser brought to the
+/// listener, each with a `respond` that writes the page the browser is still waiting for,
+/// and what was pasted into the terminal.
 public enum CallbackEvent {
     /// The provider redirected back with a code and the expected state.
     case code(String, respond: @Sendable (CallbackReply) -> Void)
@@ -15,6 +16,33 @@ public enum CallbackEvent {
     case providerError(code: String, description: String?, respond: @Sendable (CallbackReply) -> Void)
     /// The person submitted client credentials on the first-run page.
     case clientCredentials(id: String, secret: String, respond: @Sendable (CallbackReply) -> Void)
+    /// A line pasted into the terminal, checked as the listener checks a callback; nil for a
+    /// blank line.
+    case pasted(CallbackAnswer?)
+    /// The terminal reached end of input (Ctrl-D, a hang-up): nothing more will be pasted.
+    case pasteEnded
+}
+
+/// Where what comes back to a login waits for the flow, in the order it came: the listener's
+/// requests and the terminal's lines, so that the flow waits on both at once.
+public final class CallbackInbox: @unchecked Sendable {
+    // @unchecked: `events` is guarded by `lock`.
+    private let lock = NIOLock()
+    private var events: [CallbackEvent] = []
+    private let signal = DispatchSemaphore(value: 0)
+
+    public init() {}
+
+    /// Waits up to `seconds` for the next event; nil on timeout.
+    public func next(timeoutSeconds: Double) -> CallbackEvent? {
+        guard signal.wait(timeout: .now() + timeoutSeconds) == .success else { return nil }
+        return lock.withLock { events.removeFirst() }
+    }
+
+    func deliver(_ event: CallbackEvent) {
+        lock.withLock { events.append(event) }
+        signal.signal()
+    }
 }
 
 public enum CallbackReply: Sendable {
@@ -26,28 +54,26 @@ public enum CallbackReply: Sendable {
 /// to stray paths and 400 to callbacks without the right `state` or to a `Host` that is not
 /// its own while it keeps waiting, and hands the flow only what belongs to this login.
 public final class CallbackListener: @unchecked Sendable {
-    // @unchecked: `events`, `formToken` and `formOpen` are guarded by `lock`.
+    // @unchecked: `formToken` and `formOpen` are guarded by `lock`.
     public let callbackPath: String
-    let state: String
     let firstRunPage: ((_ csrfToken: String) -> String)?
     let origin: String
-    /// `Host` values that name this listener (lowercased).
-    let authorities: Set<String>
+    /// The redirect URI on the port actually bound, and this login's state.
+    let check: CallbackCheck
+    private let inbox: CallbackInbox
     private let channel: Channel
     private let lock = NIOLock()
-    private var events: [CallbackEvent] = []
     private var formToken: String
     /// The first-run form is served until credentials come in through it, then never again.
     private var formOpen: Bool
-    private let signal = DispatchSemaphore(value: 0)
 
     /// Largest request body accepted (the first-run form is a few hundred bytes).
     static let maxBodyBytes = 16 * 1024
 
-    /// Binds `host:port`; a port in use fails at once.
-    public init(host: String, port: Int, callbackPath: String, state: String, firstRunPage: ((_ csrfToken: String) -> String)?) throws(NotionauthError) {
+    /// Binds `host:port`; a port in use fails at once. Events go to `inbox`.
+    public init(host: String, port: Int, callbackPath: String, state: String, firstRunPage: ((_ csrfToken: String) -> String)?, inbox: CallbackInbox = CallbackInbox()) throws(NotionauthError) {
         self.callbackPath = callbackPath
-        self.state = state
+        self.inbox = inbox
         self.formToken = Self.newFormToken()
         self.firstRunPage = firstRunPage
         self.formOpen = firstRunPage != nil
@@ -78,13 +104,13 @@ public final class CallbackListener: @unchecked Sendable {
         let boundPort = bound.localAddress?.port ?? port
         let literal = host.contains(":") ? "[\(host)]" : host
         self.origin = "http://\(literal):\(boundPort)"
-        // A page on any other name that resolves here (DNS rebinding) is not us. `localhost`
-        // is never looked up in DNS, so a redirect URI may name it (we then listen on 127.0.0.1).
-        var authorities: Set<String> = ["\(literal):\(boundPort)", "localhost:\(boundPort)"]
-        if boundPort == 80 { authorities.formUnion([literal, "localhost"]) }
-        self.authorities = authorities
+        // A page on any other name that resolves here (DNS rebinding) is not us.
+        self.check = CallbackCheck(host: host, port: boundPort, path: callbackPath, state: state)
         box.listener = self
     }
+
+    /// `Host` values that name this listener (lowercased).
+    var authorities: Set<String> { check.authorities }
 
     /// The port actually bound (differs from the request only when it was 0).
     public var port: Int { channel.localAddress?.port ?? 0 }
@@ -94,10 +120,9 @@ public final class CallbackListener: @unchecked Sendable {
 
     private static func newFormToken() -> String { Base64URL.encode(Sodium.randomBytes(32)) }
 
-    /// Waits up to `seconds` for the next event; nil on timeout.
+    /// Waits up to `seconds` for the next event in its inbox; nil on timeout.
     public func next(timeoutSeconds: Double) -> CallbackEvent? {
-        guard signal.wait(timeout: .now() + timeoutSeconds) == .success else { return nil }
-        return lock.withLock { events.removeFirst() }
+        inbox.next(timeoutSeconds: timeoutSeconds)
     }
 
     public func close() {
@@ -107,8 +132,7 @@ public final class CallbackListener: @unchecked Sendable {
     deinit { try? channel.close().wait() }
 
     func deliver(_ event: CallbackEvent) {
-        lock.withLock { events.append(event) }
-        signal.signal()
+        inbox.deliver(event)
     }
 
     /// Routes one complete request; returns nil when the flow will answer through an event.
@@ -121,20 +145,18 @@ public final class CallbackListener: @unchecked Sendable {
         if path == callbackPath {
             guard method == .GET else { return .page(status: 405, html: Pages.message(title: "Method not allowed", text: "The callback takes GET requests only.")) }
             guard namesThisListener(headers) else { return Self.misdirected }
-            // Anything without this login's state is someone else's (or forged): refuse it,
-            // never exchange its code, and keep waiting for the real one.
-            guard let received = query["state"], constantTimeEqual(received, state) else {
-                return .page(status: 400, html: Pages.message(title: "This link does not belong to the login in progress", text: "The state parameter is missing or wrong. Start again from the terminal if you need to."))
-            }
-            if let error = query["error"] {
-                deliver(.providerError(code: error, description: query["error_description"], respond: respond))
+            switch check.answer(query: query) {
+            case let .code(code):
+                deliver(.code(code, respond: respond))
                 return nil
-            }
-            guard let code = query["code"], !code.isEmpty else {
+            case let .providerError(code, description):
+                deliver(.providerError(code: code, description: description, respond: respond))
+                return nil
+            case .wrongState:
+                return .page(status: 400, html: Pages.message(title: "This link does not belong to the login in progress", text: "The state parameter is missing or wrong. Start again from the terminal if you need to."))
+            case .noCode, .notTheRedirectURI:
                 return .page(status: 400, html: Pages.message(title: "No authorization code", text: "The provider sent no code. Return to the terminal."))
             }
-            deliver(.code(code, respond: respond))
-            return nil
         }
         if path == "/", let firstRunPage {
             guard namesThisListener(headers) else { return Self.misdirected }
@@ -188,14 +210,8 @@ public final class CallbackListener: @unchecked Sendable {
     /// is served or acted on; a 404 or 405 gives nothing away, whatever the Host.
     func namesThisListener(_ headers: HTTPHeaders) -> Bool {
         let hosts = headers["host"]
-        return hosts.count == 1 && authorities.contains(hosts[0].lowercased())
+        return hosts.count == 1 && check.names(authority: hosts[0])
     }
-}
-
-func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    guard x.count == y.count else { return false }
-    return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
 }
 
 /// Lets child channels find the listener, which is created after the bootstrap.

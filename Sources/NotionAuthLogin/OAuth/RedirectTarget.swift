@@ -12,6 +12,9 @@ public struct RedirectTarget: Equatable, Sendable {
     public var port: Int
     public var path: String
 
+    /// `bindHost` as a URL writes it.
+    public var urlHost: String { bindHost == "::1" ? "[::1]" : bindHost }
+
     public static func resolve(environment: [String: String], port portOption: Int?) throws(NotionauthError) -> RedirectTarget {
         let configured = environment["NOTION_REDIRECT_URI"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultURI
         guard let components = URLComponents(string: configured), components.scheme == "http",

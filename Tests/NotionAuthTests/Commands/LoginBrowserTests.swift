@@ -240,7 +240,8 @@ import Testing
         #expect(json["connection"]?["expires_at"] == nil)
     }
 
-    /// On a terminal the wait shows a countdown; `script` gives the login a real pty.
+    /// On a desktop's terminal the wait shows a countdown; `script` gives the login a real
+    /// pty. (Without a display, the paste prompt replaces it: LoginPasteTests.)
     @Test func aTerminalShowsHowLongIsLeft() async throws {
         let setup = try await BrowserLoginSetup.start()
         defer { setup.server.stopNow() }
@@ -249,6 +250,7 @@ import Testing
         environment["NOTION_CLIENT_ID"] = "client-1"
         environment["NOTION_CLIENT_SECRET"] = "s3cret-value"
         environment.removeValue(forKey: "NOTIONAUTH_NO_PROMPT")
+        environment["DISPLAY"] = ":0"
         let result = try await Binary.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: environment, directory: setup.sandbox.root)
         #expect(result.stdout.contains("Waiting for the browser… 0:02 left"), "\(result.stdout)")
         #expect(result.stdout.contains("0:01 left"))
