@@ -152,9 +152,7 @@ struct RunCommand: CommandDefinition {
         var pid = pid_t()
         // The PATH searched is the one the child gets, as `env` does; never the current
         // directory unless the command names a path.
-        let path = environment["PATH"] ?? "/usr/bin:/bin"
-        let found = command[0].contains("/") ? command[0] : path.split(separator: ":").map { "\($0)/\(command[0])" }.first { access($0, X_OK) == 0 }
-        guard let program = found else {
+        guard let program = HelperProcess.locate(command[0], path: environment["PATH"] ?? "/usr/bin:/bin") else {
             throw .failure("cannot run \(command[0]): not found in PATH")
         }
         let mask = OutputMask(secrets: masking)
