@@ -117,7 +117,7 @@ struct RunCommand: CommandDefinition {
         var environment = session.context.environment
         // The child gets access tokens only: nothing that opens the vault or is a client secret,
         // nor the shared store's URL (it may carry the database's password).
-        var withheld = ["NOTIONAUTH_VAULT_KEY", "NOTIONAUTH_PASSPHRASE", "NOTIONAUTH_PASSPHRASE_FD", "NOTIONAUTH_STORE"]
+        var withheld = ["NOTIONAUTH_VAULT_KEY", "NOTIONAUTH_KEY_COMMAND", "NOTIONAUTH_PASSPHRASE", "NOTIONAUTH_PASSPHRASE_FD", "NOTIONAUTH_STORE"]
         // Each provider on its own, so one broken definition cannot shield the others' secrets.
         for name in session.providers.names() {
             if let secret = (try? session.providers.resolve(name: name))?.definition.clientSecretEnvironment { withheld.append(secret) }
