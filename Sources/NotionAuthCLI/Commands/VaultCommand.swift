@@ -1,14 +1,14 @@
 import NotionAuthCore
 import NotionAuthLogin
 public enum VaultAction: String, CaseIterable, Sendable {
-    case status, verify, passphrase, keyfile
+    case status, verify, passphrase, keyfile, keyring
     case keyCommand = "key-command"
 }
 
-/// `notionauth vault [status|verify|passphrase|keyfile|key-command CMD]`
+/// `notionauth vault [status|verify|passphrase|keyfile|keyring|key-command CMD]`
 struct VaultCommand: CommandDefinition {
     static let spec = CommandSpec(
-        name: "vault", synopsis: "vault [status|verify|passphrase|keyfile|key-command CMD]",
+        name: "vault", synopsis: "vault [status|verify|passphrase|keyfile|keyring|key-command CMD]",
         summary: "show or change how the vault is protected",
         options: [],
         minPositionals: 0, maxPositionals: 2,
@@ -16,8 +16,9 @@ struct VaultCommand: CommandDefinition {
         status       format version, key source, KDF parameters, connection count (the default)
         verify       decrypt every record, proving the whole file intact
         passphrase   protect the vault with a passphrase (Argon2id) instead of the key
-        keyfile      keep the key in the key file again (from a passphrase or a key command;
-                     NOTIONAUTH_VAULT_KEY or NOTIONAUTH_KEY_COMMAND when set)
+        keyfile      keep the key in the key file again (from a passphrase, a key command or the
+                     keyring; NOTIONAUTH_VAULT_KEY or NOTIONAUTH_KEY_COMMAND when set)
+        keyring      move the key into the desktop keyring (secret-tool), and read it from there
         key-command  read the key from what CMD prints, as NOTIONAUTH_KEY_COMMAND does; CMD must
                      print the vault's key (from a passphrase, the vault gets CMD's key)
         The passphrase comes from NOTIONAUTH_PASSPHRASE, the file descriptor in
@@ -27,6 +28,7 @@ struct VaultCommand: CommandDefinition {
         Examples:
           pass insert -m notionauth/vault-key < ~/.config/notionauth/vault.key
           notionauth vault key-command 'pass show notionauth/vault-key'
+          notionauth vault keyring
         """,
         operands: .words(VaultAction.allCases.map(\.rawValue)))
 
@@ -62,6 +64,7 @@ struct VaultCommand: CommandDefinition {
         case .verify: return try Self.verify(session)
         case .passphrase: return try Self.switchToPassphrase(session)
         case .keyfile: return try Self.moveToKeyFile(session)
+        case .keyring: return try Self.moveToKeyring(session)
         case .keyCommand: return try Self.move(to: command!, session: session)
         }
     }
@@ -141,7 +144,9 @@ struct VaultCommand: CommandDefinition {
             done += "; the key file \(vault.keyPath) was removed"
         }
         var notes: [String] = []
-        if let storedBefore { vault.retire(storedBefore, notes: &notes) }
+        if let storedBefore, vault.retire(storedBefore, notes: &notes) {
+            done += "; its key was removed from the keyring"
+        }
         session.info(done + ".")
         for note in notes { session.warn(note) }
         return .success
@@ -159,9 +164,16 @@ struct VaultCommand: CommandDefinition {
             }
             session.info("The vault is now protected by \(source).")
         } else {
-            session.info("The vault's key is now in the key file \(vault.keyPath).")
+            session.info("The vault's key is now in the key file \(vault.keyPath)" + (move.clearedKeyring ? "; it was removed from the keyring." : "."))
         }
         for note in move.notes { session.warn(note) }
+        return .success
+    }
+
+    private static func moveToKeyring(_ session: Session) throws(NotionauthError) -> ExitStatus {
+        let vault = session.vault
+        let move = try vault.moveKeyToKeyring()
+        report(move, place: "in the keyring", session: session)
         return .success
     }
 

@@ -11,11 +11,13 @@ public struct KeyMove: Sendable {
     /// The vault was protected by a passphrase; it was encrypted anew under the key.
     public var wasPassphrase = false
     public var removedKeyFile = false
+    public var clearedKeyring = false
     /// What the person should still know or do, as sentences.
     public var notes: [String] = []
 }
 
-/// Moving the key of a key-protected vault between the key file and a stored key command. The key itself never changes in a move (the vault is not rewritten), so that
+/// Moving the key of a key-protected vault between the key file, a stored key command and
+/// the keyring. The key itself never changes in a move (the vault is not rewritten), so that
 /// at every moment each place that holds it holds the same key: the new place is written and
 /// checked first, the old one removed last, and a crash in between leaves two copies, never
 /// none. Before the key file goes, the command runs once more without it. A passphrase-protected vault, or none, is encrypted anew under the key instead (a
@@ -38,8 +40,22 @@ extension Vault {
         }
     }
 
+    /// `vault keyring`: the key goes into the desktop keyring, and its lookup becomes the
+    /// vault's key command. A passphrase-protected vault, or a new one, gets a new random key.
+    public func moveKeyToKeyring() throws(NotionauthError) -> KeyMove {
+        let keyring = SecretServiceKeyring(vaultPath: path, runner: keys.commands)
+        try keyring.checkReachable()
+        return try move(to: keyring.lookupCommand) { (contents: inout VaultContents) throws(NotionauthError) -> SecureBytes in
+            var key = SecureBytes.random(count: Sodium.keyBytes)
+            if case .key? = contents.protection, let current = contents.keyEncryptionKey { key = current }
+            try keyring.store(key)
+            try storeKeyCommand(keyring.lookupCommand)
+            return key
+        }
+    }
+
     /// `vault keyfile`: the key of a vault whose key comes from a command goes into the key
-    /// file, and the stored command goes. A passphrase-protected vault
+    /// file, and the stored command (and the keyring's copy) goes. A passphrase-protected vault
     /// is encrypted anew under NOTIONAUTH_VAULT_KEY or NOTIONAUTH_KEY_COMMAND when set, else
     /// under a key file.
     public func moveKeyToKeyFile() throws(NotionauthError) -> KeyMove {
@@ -95,12 +111,16 @@ extension Vault {
                 }
             }
         }
+        let keyring = SecretServiceKeyring(vaultPath: path, runner: keys.commands)
         if let destination {
+            // Another command may read the keyring too: its copy is for the person to remove.
             if let before = storedBefore, before != destination {
-                result.notes.append("the key is also still where \(before.program) keeps it; remove it there if it should not be")
+                result.notes.append(before == keyring.lookupCommand
+                    ? "the key is also still in the keyring; if \(destination.program) does not read it from there, remove it: \(keyring.clearCommand.text)"
+                    : "the key is also still where \(before.program) keeps it; remove it there if it should not be")
             }
         } else if let before = storedBefore {
-            retire(before, notes: &result.notes)
+            result.clearedKeyring = retire(before, notes: &result.notes)
         }
         switch previous {
         case .environmentKey?: result.notes.append("NOTIONAUTH_VAULT_KEY is set, and takes precedence: unset it")
@@ -128,12 +148,26 @@ extension Vault {
         }
         guard rename(aside, keyPath) == 0 else { throw .io(path: aside, reason: "cannot put the key file back: \(FileSystem.lastError()); rename it to \(keyPath)") }
         if let storedBefore { try storeKeyCommand(storedBefore) } else { try FileSystem.remove(keyCommandPath) }
+        let keyring = SecretServiceKeyring(vaultPath: path, runner: keys.commands)
+        if command == keyring.lookupCommand, storedBefore != command { try? keyring.clear() }
         throw .failure("\(command.program) does not print the vault's key once the key file \(keyPath) is out of the way\(problem): does it read that file? Nothing was changed")
     }
 
-    /// Says where the copy of the key is that a stored key command read, which no longer
-    /// opens the vault (or no longer has to).
-    public func retire(_ command: KeyCommand, notes: inout [String]) {
-        notes.append("the key is still where \(command.program) keeps it; remove it there if it should not be")
+    /// Clears the copy of the key that a stored key command read, which no longer opens the
+    /// vault (or no longer has to): the keyring's entry for this vault; for another command,
+    /// a note. True when the keyring's entry was removed.
+    public func retire(_ command: KeyCommand, notes: inout [String]) -> Bool {
+        let keyring = SecretServiceKeyring(vaultPath: path, runner: keys.commands)
+        guard command == keyring.lookupCommand else {
+            notes.append("the key is still where \(command.program) keeps it; remove it there if it should not be")
+            return false
+        }
+        do {
+            try keyring.clear()
+            return true
+        } catch {
+            notes.append("\(error.description); remove it yourself: \(keyring.clearCommand.text)")
+            return false
+        }
     }
 }
