@@ -102,7 +102,7 @@ public struct PostgresStore: ManagedStore {
         guard let key = sealing.unwrap(row, with: keyEncryptionKey) else {
             let source: String
             switch row.protection {
-            case .key: source = vault.keys.environmentKey != nil ? "NOTIONAUTH_VAULT_KEY" : "the key file \(vault.keyPath)"
+            case .key: source = (try? vault.keySource()).map(vault.phrase(for:)) ?? "the key"
             case .passphrase: source = "the passphrase"
             }
             throw .store(location: location, reason: "\(source) does not open the key of namespace '\(namespace)' (another key, or the key row was altered)")
@@ -216,12 +216,13 @@ public struct PostgresStore: ManagedStore {
         .store(location: location, reason: "another process held the lock on namespace '\(namespace)' for more than \(Self.lockTimeoutSeconds) s; try again")
     }
 
-    /// A key row for a new namespace: wrapped by NOTIONAUTH_VAULT_KEY when set, else by a
-    /// passphrase when NOTIONAUTH_PASSPHRASE or NOTIONAUTH_PASSPHRASE_FD is set (Argon2id,
-    /// its parameters in the row), else by the key file beside the vault.
+    /// A key row for a new namespace: wrapped by NOTIONAUTH_VAULT_KEY or NOTIONAUTH_KEY_COMMAND
+    /// when set, else by a passphrase when NOTIONAUTH_PASSPHRASE or NOTIONAUTH_PASSPHRASE_FD is
+    /// set (Argon2id, its parameters in the row), else by the vault's key: its stored key
+    /// command's, or its key file's.
     private func newKeyRow(sealing: StoreSealing) throws(NotionauthError) -> (KeyRow, SecureBytes) {
         let environment = context.environment
-        let usePassphrase = vault.keys.environmentKey == nil
+        let usePassphrase = vault.keys.environmentKey == nil && vault.keys.environmentCommand == nil
             && !((environment["NOTIONAUTH_PASSPHRASE"] ?? "").isEmpty && (environment["NOTIONAUTH_PASSPHRASE_FD"] ?? "").isEmpty)
         let protection: VaultFormat.Protection
         let keyEncryptionKey: SecureBytes
@@ -301,7 +302,9 @@ public struct PostgresStore: ManagedStore {
         case nil:
             fields.append(("key_source", .string("none yet (the first write creates the namespace's key)")))
         case .key?:
-            fields.append(("key_source", .string(vault.keys.environmentKey != nil ? "NOTIONAUTH_VAULT_KEY" : vault.keyPath)))
+            let source = try vault.keySource()
+            fields.append(("key_source", .string(vault.name(of: source))))
+            if let command = source.command { fields.append(("key_command", .string(command.text))) }
         case let .passphrase(kdf)?:
             fields += [("key_source", .string("passphrase")), ("kdf", .string("argon2id13")),
                        ("kdf_opslimit", .int(Int64(kdf.opsLimit))), ("kdf_memlimit_bytes", .int(Int64(kdf.memLimit)))]

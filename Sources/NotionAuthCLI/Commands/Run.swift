@@ -118,7 +118,7 @@ struct RunCommand: CommandDefinition {
         var environment = session.context.environment
         // The child gets access tokens only: nothing that opens the vault or is a client secret,
         // nor the shared store's URL (it may carry the database's password).
-        var withheld = ["NOTIONAUTH_VAULT_KEY", "NOTIONAUTH_PASSPHRASE", "NOTIONAUTH_PASSPHRASE_FD", "NOTIONAUTH_STORE"]
+        var withheld = ["NOTIONAUTH_VAULT_KEY", "NOTIONAUTH_KEY_COMMAND", "NOTIONAUTH_PASSPHRASE", "NOTIONAUTH_PASSPHRASE_FD", "NOTIONAUTH_STORE"]
         // Each provider on its own, so one broken definition cannot shield the others' secrets.
         for name in session.providers.names() {
             if let secret = (try? session.providers.resolve(name: name))?.definition.clientSecretEnvironment { withheld.append(secret) }
@@ -153,9 +153,7 @@ struct RunCommand: CommandDefinition {
         var pid = pid_t()
         // The PATH searched is the one the child gets, as `env` does; never the current
         // directory unless the command names a path.
-        let path = environment["PATH"] ?? "/usr/bin:/bin"
-        let found = command[0].contains("/") ? command[0] : path.split(separator: ":").map { "\($0)/\(command[0])" }.first { access($0, X_OK) == 0 }
-        guard let program = found else {
+        guard let program = HelperProcess.locate(command[0], path: environment["PATH"] ?? "/usr/bin:/bin") else {
             throw .failure("cannot run \(command[0]): not found in PATH")
         }
         let mask = OutputMask(secrets: masking)

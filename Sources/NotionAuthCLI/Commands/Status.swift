@@ -186,6 +186,8 @@ struct StatusCommand: CommandDefinition {
             (FileSystem.directoryName(session.vault.path), 0o077, "chmod 700"),
             (session.vault.path, 0o077, "chmod 600"),
             (session.vault.keyPath, 0o077, "chmod 600"),
+            // What notionauth runs for the key: others may read it, never change it.
+            (session.vault.keyCommandPath, 0o022, "chmod 600"),
         ]
         for (path, forbidden, remedy) in checks {
             var info = stat()

@@ -36,6 +36,8 @@ public struct Broker: Sendable {
             path: path,
             keys: VaultKeys(
                 environmentKey: environment["NOTIONAUTH_VAULT_KEY"].flatMap { $0.isEmpty ? nil : $0 },
+                environmentCommand: environment["NOTIONAUTH_KEY_COMMAND"].flatMap { $0.isEmpty ? nil : $0 },
+                commands: KeyCommandRunner(context: context),
                 passphrase: { (confirm: Bool) throws(NotionauthError) -> SecureBytes in
                     try PassphraseSource.obtain(context: context, vaultPath: path, confirm: confirm)
                 }))

@@ -20,7 +20,10 @@ public struct FileVaultStore: ManagedStore {
         fields.append(("format_version", .int(Int64(VaultFormat.version))))
         switch open.protection {
         case .passphrase?: fields.append(("key_source", .string("passphrase")))
-        default: fields.append(("key_source", .string(vault.keys.environmentKey != nil ? "NOTIONAUTH_VAULT_KEY" : vault.keyPath)))
+        default:
+            let source = try vault.keySource()
+            fields.append(("key_source", .string(vault.name(of: source))))
+            if let command = source.command { fields.append(("key_command", .string(command.text))) }
         }
         fields.append(("connections", .int(Int64(try open.connectionCount))))
         fields.append(("clients", .int(Int64(try open.clientProviders().count))))

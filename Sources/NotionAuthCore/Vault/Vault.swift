@@ -9,14 +9,20 @@ import Darwin
 public struct VaultKeys: Sendable {
     /// NOTIONAUTH_VAULT_KEY: base64 of 32 bytes, for CI where the key is a secret.
     public var environmentKey: String?
+    /// NOTIONAUTH_KEY_COMMAND: a command that prints the key, read when a key is needed.
+    public var environmentCommand: String?
+    /// How key commands run (this one, or the one stored beside the vault).
+    public var commands: KeyCommandRunner
     /// Asks for the passphrase (environment, file descriptor or terminal prompt).
     public var passphrase: @Sendable (_ confirm: Bool) throws(NotionauthError) -> SecureBytes
-    /// Keys already derived in this process: a command that opens the vault twice must not
-    /// ask for the passphrase (or run Argon2id) twice.
-    let derived = DerivedKeys()
+    /// Keys already derived or obtained in this process: a command that opens the vault twice
+    /// must not ask for the passphrase, run Argon2id or run the key command twice.
+    let obtained = ObtainedKeys()
 
-    public init(environmentKey: String?, passphrase: @escaping @Sendable (_ confirm: Bool) throws(NotionauthError) -> SecureBytes) {
+    public init(environmentKey: String?, environmentCommand: String? = nil, commands: KeyCommandRunner = KeyCommandRunner(), passphrase: @escaping @Sendable (_ confirm: Bool) throws(NotionauthError) -> SecureBytes) {
         self.environmentKey = environmentKey
+        self.environmentCommand = environmentCommand
+        self.commands = commands
         self.passphrase = passphrase
     }
 }
@@ -100,7 +106,7 @@ public struct Vault: Sendable {
             keyEncryptionKey = rekey.keyEncryptionKey
         }
         if keyEncryptionKey == nil {
-            keyEncryptionKey = try keyForNewVault()
+            keyEncryptionKey = try keyForKeyProtection()
         }
         // A change of protection also gets a new data key, so an old copy of the file and
         // the old key (a deleted key file, a former passphrase) open nothing written since.
@@ -116,51 +122,65 @@ public struct Vault: Sendable {
             try FileSystem.writeAtomically(path, bytes: file)
         }
         if contents.rekey != nil, case .passphrase = protection {
-            // The key file no longer opens anything written from now on.
+            // The key file, or the key command's key, no longer opens anything written from now on.
             try FileSystem.remove(keyPath)
+            try FileSystem.remove(keyCommandPath)
         }
         return result
     }
 
-    /// The key for a vault being switched to key protection: NOTIONAUTH_VAULT_KEY when set
-    /// (it would take precedence when reading anyway), else a new key file.
+    /// The key for a vault being switched to key protection, or created: the key from its
+    /// key source, and a new key file when that is where the key is read from (it would take
+    /// precedence when reading anyway).
     public func keyForKeyProtection() throws(NotionauthError) -> SecureBytes {
-        if let environmentKey = keys.environmentKey { return try decodeEnvironmentKey(environmentKey) }
-        return try createKeyFile()
+        if case .keyFile = try keySource() { return try createKeyFile() }
+        return try keyEncryptionKey(for: .key)
     }
 
     /// Writes a fresh random key file (0600) for a new key-protected vault, and returns the key.
     public func createKeyFile() throws(NotionauthError) -> SecureBytes {
         let key = SecureBytes.random(count: Sodium.keyBytes)
-        let text = key.withUnsafeBytes { Sodium.base64Encode($0) } + "\n"
-        try FileSystem.makeDirectory(FileSystem.directoryName(path))
-        if try FileSystem.createExclusive(keyPath, bytes: Array(text.utf8)) { return key }
+        if try writeKeyFile(key) { return key }
         return try readKeyFile()
     }
 
-    private func keyForNewVault() throws(NotionauthError) -> SecureBytes {
-        if let environmentKey = keys.environmentKey { return try decodeEnvironmentKey(environmentKey) }
-        if FileSystem.exists(keyPath) { return try readKeyFile() }
-        return try createKeyFile()
+    /// Creates the key file holding `key`, whole or not at all; false when one exists already.
+    func writeKeyFile(_ key: SecureBytes) throws(NotionauthError) -> Bool {
+        var text = Array((key.withUnsafeBytes { Sodium.base64Encode($0) } + "\n").utf8)
+        defer { for i in text.indices { text[i] = 0 } }
+        try FileSystem.makeDirectory(FileSystem.directoryName(path))
+        return try FileSystem.createExclusive(keyPath, bytes: text)
     }
 
-    /// The key-encryption key for `protection`: NOTIONAUTH_VAULT_KEY or the key file, or the
-    /// passphrase through Argon2id (derived once per process). Other stores wrap their data
-    /// keys with the same sources.
+    /// The key-encryption key for `protection`: from the key source (`keySource()`: the
+    /// environment, a key command, the key file), or the passphrase through Argon2id (derived
+    /// once per process). Other stores wrap their data keys with the same sources.
     public func keyEncryptionKey(for protection: VaultFormat.Protection) throws(NotionauthError) -> SecureBytes {
         switch protection {
         case .key:
-            if let environmentKey = keys.environmentKey { return try decodeEnvironmentKey(environmentKey) }
-            return try readKeyFile()
+            switch try keySource() {
+            case .environmentKey: return try decodeEnvironmentKey(keys.environmentKey ?? "")
+            case let .environmentCommand(command): return try key(from: command, origin: "NOTIONAUTH_KEY_COMMAND")
+            case let .storedCommand(command): return try key(from: command, origin: "the key command in \(keyCommandPath)")
+            case .keyFile: return try readKeyFile()
+            }
         case let .passphrase(kdf):
-            if let known = keys.derived.key(for: kdf) { return known }
+            if let known = keys.obtained.key(for: kdf) { return known }
             let passphrase = try keys.passphrase(false)
             guard let key = Sodium.deriveKey(passphrase: passphrase, salt: kdf.salt, opsLimit: UInt64(kdf.opsLimit), memLimit: kdf.memLimit) else {
                 throw .vault(path: path, reason: "the key derivation failed (out of memory?)")
             }
-            keys.derived.remember(key, for: kdf)
+            keys.obtained.remember(key, for: kdf)
             return key
         }
+    }
+
+    /// The key `command` prints, run once per process.
+    func key(from command: KeyCommand, origin: String) throws(NotionauthError) -> SecureBytes {
+        if let known = keys.obtained.key(for: command) { return known }
+        let key = try keys.commands.key(from: command, origin: origin, vaultPath: path)
+        keys.obtained.remember(key, for: command)
+        return key
     }
 
     private func decodeEnvironmentKey(_ value: String) throws(NotionauthError) -> SecureBytes {
@@ -192,7 +212,7 @@ public struct Vault: Sendable {
     private func wrongKeyReason(_ protection: VaultFormat.Protection) -> String {
         switch protection {
         case .key:
-            let source = keys.environmentKey != nil ? "NOTIONAUTH_VAULT_KEY" : "the key file \(keyPath)"
+            let source = (try? keySource()).map(phrase(for:)) ?? "the key"
             return "\(source) does not open it (wrong key, or the file was altered)"
         case .passphrase:
             return "the passphrase does not open it (wrong passphrase, or the file was altered)"
@@ -200,18 +220,28 @@ public struct Vault: Sendable {
     }
 }
 
-/// Passphrase-derived keys by KDF parameters (salt included), for the life of the process.
-final class DerivedKeys: @unchecked Sendable {
-    // @unchecked: `keys` is guarded by `lock`.
+/// Keys obtained in this process: passphrase-derived keys by KDF parameters (salt included),
+/// and the keys key commands printed, by command.
+final class ObtainedKeys: @unchecked Sendable {
+    // @unchecked: the arrays are guarded by `lock`.
     private let lock = NIOLock()
-    private var keys: [(VaultFormat.KDFParameters, SecureBytes)] = []
+    private var derived: [(VaultFormat.KDFParameters, SecureBytes)] = []
+    private var printed: [(KeyCommand, SecureBytes)] = []
 
     func key(for kdf: VaultFormat.KDFParameters) -> SecureBytes? {
-        lock.withLock { keys.first { $0.0 == kdf }?.1 }
+        lock.withLock { derived.first { $0.0 == kdf }?.1 }
     }
 
     func remember(_ key: SecureBytes, for kdf: VaultFormat.KDFParameters) {
-        lock.withLock { keys.append((kdf, key)) }
+        lock.withLock { derived.append((kdf, key)) }
+    }
+
+    func key(for command: KeyCommand) -> SecureBytes? {
+        lock.withLock { printed.first { $0.0 == command }?.1 }
+    }
+
+    func remember(_ key: SecureBytes, for command: KeyCommand) {
+        lock.withLock { printed.append((command, key)) }
     }
 }
 
@@ -296,9 +326,12 @@ public struct VaultContents {
     public let protection: VaultFormat.Protection?
     /// Set to re-encrypt under new protection (switching between key file and passphrase).
     public var rekey: (protection: VaultFormat.Protection, keyEncryptionKey: SecureBytes)?
+    /// The key that opened the vault, which moving a key to another place keeps.
+    let keyEncryptionKey: SecureBytes?
 
     init(_ vault: OpenVault) throws(NotionauthError) {
         records = try vault.allRecords()
         protection = vault.protection
+        keyEncryptionKey = vault.keyEncryptionKey
     }
 }
