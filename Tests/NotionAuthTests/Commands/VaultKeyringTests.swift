@@ -103,9 +103,9 @@ import Testing
         defer { session.stop() }
         let started = Date()
         let result = try await sandbox.run(["vault", "keyring"])
-        // secret-tool fails at once: well inside the 5 s a keyring that does not answer gets,
-        // with room for a busy machine to start two processes.
-        #expect(Date().timeIntervalSince(started) < 4)
+        // secret-tool fails at once, not after the 5 s a keyring that does not answer gets: the
+        // message says which (the time bound only leaves room for a loaded machine).
+        #expect(Date().timeIntervalSince(started) < 15)
         #expect(result.status == 1)
         #expect(result.stderr.contains("cannot store the vault's key in the keyring: secret-tool failed with exit status 1; nothing was changed"), "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: sandbox.keyPath))
@@ -123,7 +123,9 @@ import Testing
         let started = Date()
         let result = try await sandbox.run(["vault", "keyring"])
         let elapsed = Date().timeIntervalSince(started)
-        #expect(elapsed < 9, "took \(elapsed) s")
+        // The 5 s limit, told by the message; the bound leaves room for a loaded machine and is
+        // still far from the minutes gh's users waited.
+        #expect(elapsed < 20, "took \(elapsed) s")
         #expect(result.status == 1)
         #expect(result.stderr.contains("secret-tool did not finish within 5 s and was stopped"), "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: sandbox.keyPath))
