@@ -64,8 +64,9 @@ build_release() {
 
 # The Python packages the tests use as independent peers (scripts/test), installed from PyPI
 # into .venv/ once; pinned so that a new release cannot change what the tests exercise.
-# requests: a real client of `run --proxy` (urllib, the other, comes with Python).
-PYTHON_PACKAGES=(mcp==1.26.0 jsonschema==4.25.1 requests==2.32.3)
+# requests: a real client of `run --proxy` (urllib, the other, comes with Python);
+# oidc-provider-mock: a third-party OpenID provider for the `issuer` discovery tests.
+PYTHON_PACKAGES=(mcp==1.26.0 jsonschema==4.25.1 requests==2.32.3 oidc-provider-mock==0.3.4)
 
 python_env() {
     local stamp=.venv/.notionauth-packages

@@ -46,6 +46,7 @@ public struct ConnectionView {
         case "obtained_at": return .string(Timestamp.iso8601(c.obtainedAt))
         case "refreshed_at": return c.refreshedAt.map { .string(Timestamp.iso8601($0)) }
         case "owner": return c.owner
+        case "userinfo": return c.userinfo
         default:
             guard Self.fieldNames.contains(field), let stored = Connection.fieldTable.first(where: { $0.name == field }) else { return nil }
             return stored.read(c).map(JSONValue.string)
@@ -61,6 +62,14 @@ public struct ConnectionView {
             }
             return (name, value)
         }
+    }
+}
+
+extension Connection {
+    /// Who an OpenID connection belongs to, for a table or a message: email, else name, else sub.
+    public var userLabel: String? {
+        guard let userinfo else { return nil }
+        return userinfo["email"]?.stringValue ?? userinfo["name"]?.stringValue ?? userinfo["sub"]?.stringValue
     }
 }
 

@@ -63,9 +63,11 @@ extension ProviderDefinition {
                 "token_body": .string(oauth.tokenBody.rawValue),
                 "pkce": .bool(oauth.pkce),
                 "scopes": .array(oauth.scopes.map(JSONValue.string)),
+                "scope_separator": .string(oauth.scopeSeparator),
                 "authorize_params": .object(oauth.authorizeParams.mapValues(JSONValue.string)),
             ]
             let urls: [(String, String?)] = [
+                ("issuer", oauth.issuer), ("userinfo_url", oauth.userinfoURL),
                 ("authorization_url", oauth.authorizationURL), ("token_url", oauth.tokenURL),
                 ("revocation_url", oauth.revocationURL), ("introspection_url", oauth.introspectionURL),
                 ("resource_metadata_url", oauth.resourceMetadataURL), ("resource", oauth.resource),

@@ -84,7 +84,7 @@ struct ListCommand: CommandDefinition {
         let expires = connection.expiresAt.map { expiry in
             expiry > now ? "expires \(Timestamp.relative(expiry, now: now))" : "expired \(Timestamp.relative(expiry, now: now))"
         } ?? "-"
-        return [connection.name + (connection.name == inUse && connection.name != ConnectionName.defaultName ? " *" : ""), connection.effectiveStatus(now: now).rawValue, connection.workspaceName ?? "-", expires]
+        return [connection.name + (connection.name == inUse && connection.name != ConnectionName.defaultName ? " *" : ""), connection.effectiveStatus(now: now).rawValue, connection.workspaceName ?? connection.userLabel ?? "-", expires]
     }
 
     private static func connectionJSON(_ connection: Connection, now: Int64, inUse: String?) -> JSONValue {
@@ -97,6 +97,7 @@ struct ListCommand: CommandDefinition {
         ]
         if let value = connection.workspaceName { object["workspace_name"] = .string(value) }
         if let value = connection.workspaceID { object["workspace_id"] = .string(value) }
+        if let value = connection.userinfo { object["userinfo"] = value }
         if let value = connection.expiresAt { object["expires_at"] = .string(Timestamp.iso8601(value)) }
         return .object(object)
     }

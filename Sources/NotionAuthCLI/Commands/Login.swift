@@ -151,7 +151,9 @@ struct LoginCommand: CommandDefinition {
             storeClient = true
         } else {
             (connection, client) = try loginWithCode(options, provider: provider, client: given.client, target: target, browser: browser, session: session)
-            storeClient = given.fromUser || given.client == nil
+            // A stored client whose issuer metadata was fetched again is stored with it.
+            let stored = try session.store.clientCredentials(provider: provider.name)
+            storeClient = given.fromUser || given.client == nil || (given.client == stored && client.registrationJSON != stored?.registrationJSON)
         }
         try session.store.update { (changes: inout CredentialChanges) throws(NotionauthError) in
             changes.store(connection)
@@ -209,15 +211,17 @@ struct LoginCommand: CommandDefinition {
     /// Notion's public-integration flow: authorization code, client authenticated as the
     /// definition says (HTTP Basic for Notion), PKCE only where the definition supports it.
     static func loginWithCode(_ options: LoginOptions, provider: ProviderDefinition, client: ClientCredentials?, target: RedirectTarget, browser: BrowserLogin, session: Session) throws(NotionauthError) -> (Connection, ClientCredentials) {
-        let oauth = provider.oauth!
+        // With an issuer, the endpoints the definition leaves out come from its metadata.
+        let (resolved, fetched) = try IssuerMetadata.resolve(provider, client: client, context: session.context)
+        let oauth = resolved.oauth!
         let pkce = oauth.pkce ? PKCE() : nil
-        let endpoint = try TokenEndpoint.make(provider: provider, client: nil, context: session.context)
-        return try browser.run(
+        let endpoint = try TokenEndpoint.make(provider: resolved, client: nil, context: session.context)
+        let (connection, used) = try browser.run(
             client: client,
             authorizeURL: { client, state in
                 var parameters = [("client_id", client.clientID), ("redirect_uri", target.uri), ("response_type", "code"), ("state", state)]
                 parameters += oauth.authorizeParams.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-                if !oauth.scopes.isEmpty { parameters.append(("scope", oauth.scopes.joined(separator: " "))) }
+                if let scope = oauth.scopeParameter() { parameters.append(("scope", scope)) }
                 if let pkce { parameters += [("code_challenge", pkce.challenge), ("code_challenge_method", "S256")] }
                 return URLEncoding.url(oauth.authorizationURL!, parameters)
             },
@@ -225,8 +229,23 @@ struct LoginCommand: CommandDefinition {
                 var parameters = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", target.uri)]
                 if let pkce { parameters.append(("code_verifier", pkce.verifier)) }
                 let response = try endpoint.request(parameters, client: client)
-                return Connection(provider: provider.name, name: options.connectionName, tokenResponse: response, clientID: client.clientID, now: session.now)
+                var connection = Connection(provider: provider.name, name: options.connectionName, tokenResponse: response, clientID: client.clientID, now: session.now)
+                connection.userinfo = userinfo(of: connection, provider: resolved, session: session)
+                return connection
             })
+        return (connection, fetched.map { IssuerMetadata.caching($0, in: used, now: session.now) } ?? used)
+    }
+
+    /// Who the token belongs to, from OpenID Connect userinfo, where the provider has no
+    /// Notion-style identity. Not knowing is a warning: the token itself is good.
+    static func userinfo(of connection: Connection, provider: ProviderDefinition, session: Session) -> JSONValue? {
+        guard provider.api.identityPath == nil, connection.workspaceName == nil, let url = provider.oauth?.userinfoURL else { return nil }
+        do {
+            return try ProviderAPI(definition: provider, context: session.context).userinfo(token: connection.accessToken, url: url)
+        } catch {
+            session.warn("could not ask \(provider.displayName) who the token belongs to: \(error.description)")
+            return nil
+        }
     }
 
     /// Notion MCP: discover the authorization server, register a public client once (kept
@@ -253,7 +272,7 @@ struct LoginCommand: CommandDefinition {
                     ("response_type", "code"), ("client_id", client.clientID), ("redirect_uri", target.uri), ("state", state),
                     ("code_challenge", pkce.challenge), ("code_challenge_method", "S256"),
                 ]
-                if !scopes.isEmpty { parameters.append(("scope", scopes.joined(separator: " "))) }
+                if let scope = oauth.scopeParameter(scopes) { parameters.append(("scope", scope)) }
                 if let resource = server.resource { parameters.append(("resource", resource)) }
                 parameters += oauth.authorizeParams.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 return URLEncoding.url(server.authorizationEndpoint, parameters)
@@ -321,7 +340,7 @@ struct LoginCommand: CommandDefinition {
 extension Connection {
     /// " (workspace NAME)" for messages, the provider's name made safe for a terminal.
     var workspaceSuffix: String {
-        workspaceName.map { " (workspace \(TerminalText.sanitize($0)))" } ?? ""
+        workspaceName.map { " (workspace \(TerminalText.sanitize($0)))" } ?? userLabel.map { " (as \(TerminalText.sanitize($0)))" } ?? ""
     }
 }
 

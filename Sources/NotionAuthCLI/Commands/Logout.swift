@@ -80,15 +80,17 @@ struct LogoutCommand: CommandDefinition {
             session.info("\(provider.displayName) tokens given with --with-token are revoked in the integration's settings (\(provider.docsURL ?? "the provider's dashboard")); removing it here only.")
             return
         }
+        // An issuer's revocation endpoint comes from its (cached) metadata; without it, no revocation.
+        let resolved = (try? IssuerMetadata.resolve(provider, client: client, context: session.context).0) ?? provider
         let revocationURL = provider.flows.contains(.dynamicRegistration)
             ? client.flatMap(AuthorizationServer.init(client:))?.revocationEndpoint
-            : provider.oauth?.revocationURL
+            : resolved.oauth?.revocationURL
         guard let revocationURL, let client else {
             session.warn("\(provider.displayName) cannot be asked to revoke connection '\(connection.name)' (no revocation endpoint or client); removing it here only")
             return
         }
         do {
-            let endpoint = try TokenEndpoint.make(provider: provider, client: client, context: session.context)
+            let endpoint = try TokenEndpoint.make(provider: resolved, client: client, context: session.context)
             // Revoking the refresh token ends the whole grant, access token included.
             let response = try endpoint.post(to: revocationURL, [("token", connection.refreshToken ?? connection.accessToken)], client: client)
             if !(200..<300).contains(response.status) {

@@ -133,9 +133,10 @@ struct StatusCommand: CommandDefinition {
             // A token past or near its known expiry is refreshed first (MCP tokens last an hour).
             var current = try refresh.usableConnection(named: connection.name)
             row.stored = current
-            if let introspection = provider.oauth?.introspectionURL, current.kind == .oauth,
-               let client = TokenRefresh.client(for: current, stored: try session.store.clientCredentials(provider: provider.name), provider: provider, environment: session.context.environment) {
-                let endpoint = try TokenEndpoint.make(provider: provider, client: client, context: session.context)
+            let client = TokenRefresh.client(for: current, stored: try session.store.clientCredentials(provider: provider.name), provider: provider, environment: session.context.environment)
+            let resolved = try IssuerMetadata.resolve(provider, client: client, context: session.context).0
+            if let introspection = resolved.oauth?.introspectionURL, current.kind == .oauth, let client {
+                let endpoint = try TokenEndpoint.make(provider: resolved, client: client, context: session.context)
                 let response = try endpoint.post(to: introspection, [("token", current.accessToken)], client: client)
                 guard (200..<300).contains(response.status), let active = response.json?["active"] else {
                     row.status = .unreachable

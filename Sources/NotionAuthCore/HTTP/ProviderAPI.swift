@@ -48,6 +48,29 @@ public struct ProviderAPI: Sendable {
     }
 }
 
+extension ProviderAPI {
+    /// Who an OpenID Connect token belongs to: `sub`, `email` and `name` from the userinfo
+    /// endpoint, nothing else (the rest may be personal and is not needed). Each is kept only
+    /// if it is a short string without control characters: it is shown in terminals.
+    public func userinfo(token: String, url: String) throws(NotionauthError) -> JSONValue {
+        let response = try context.http.send(HTTPRequest(
+            method: "GET", url: url, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]), timeoutSeconds: 30)
+        guard (200..<300).contains(response.status), let json = response.json, case .object = json else {
+            throw .failure("\(definition.displayName) answered its userinfo endpoint with HTTP \(response.status): \(ProviderErrorMessage.describe(response))")
+        }
+        var kept: [String: JSONValue] = [:]
+        for claim in ["sub", "email", "name"] {
+            if let value = json[claim]?.stringValue, !value.isEmpty, value.utf8.count <= 256, TerminalText.sanitize(value) == value {
+                kept[claim] = .string(value)
+            }
+        }
+        guard kept["sub"] != nil else {
+            throw .failure("\(definition.displayName) answered its userinfo endpoint without a usable sub")
+        }
+        return .object(kept)
+    }
+}
+
 /// Provider errors come in two shapes: Notion's envelope (`code`, `message`) and RFC 6749's
 /// (`error`, `error_description`). Either becomes one readable line.
 public enum ProviderErrorMessage {

@@ -21,10 +21,14 @@ public struct ProviderDefinition: Equatable, Sendable {
     }
 
     public struct OAuth: Equatable, Sendable {
+        /// RFC 8414 issuer whose metadata supplies every endpoint the definition leaves out.
+        public var issuer: String?
         public var authorizationURL: String?
         public var tokenURL: String?
         public var revocationURL: String?
         public var introspectionURL: String?
+        /// OpenID Connect userinfo, asked who the token belongs to when there is no identity_path.
+        public var userinfoURL: String?
         /// RFC 9728 protected-resource metadata, where the authorization server is discovered.
         public var resourceMetadataURL: String?
         /// RFC 8707 resource indicator sent with authorization and token requests.
@@ -33,7 +37,15 @@ public struct ProviderDefinition: Equatable, Sendable {
         public var tokenBody: BodyEncoding
         public var pkce: Bool
         public var scopes: [String]
+        /// RFC 6749 says a space; a few providers want commas.
+        public var scopeSeparator: String
         public var authorizeParams: [String: String]
+
+        /// The `scope` parameter's value, nil when there are no scopes to ask for.
+        public func scopeParameter(_ scopes: [String]? = nil) -> String? {
+            let scopes = scopes ?? self.scopes
+            return scopes.isEmpty ? nil : scopes.joined(separator: scopeSeparator)
+        }
     }
 
     public struct API: Equatable, Sendable {

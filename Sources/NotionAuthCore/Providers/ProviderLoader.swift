@@ -154,8 +154,8 @@ private struct FieldReader {
         var oauth: ProviderDefinition.OAuth?
         if let oauthValue = root["oauth"], oauthValue != .null {
             let o = try object(oauthValue, at: "$.oauth", known: [
-                "authorization_url", "token_url", "revocation_url", "introspection_url",
-                "resource_metadata_url", "resource", "client_auth", "token_body", "pkce", "scopes", "authorize_params",
+                "issuer", "authorization_url", "token_url", "revocation_url", "introspection_url", "userinfo_url",
+                "scope_separator", "resource_metadata_url", "resource", "client_auth", "token_body", "pkce", "scopes", "authorize_params",
             ])
             var params: [String: String] = [:]
             if let paramsValue = o["authorize_params"], paramsValue != .null {
@@ -169,23 +169,40 @@ private struct FieldReader {
                     params[key] = text
                 }
             }
+            let separator = try optionalString(o, "scope_separator", at: "$.oauth") ?? " "
+            // It lands in a URL and joins scopes the provider splits again: one visible
+            // ASCII character or a space, nothing a scope itself could be confused with.
+            guard separator.utf8.count == 1, let byte = separator.utf8.first, byte >= 0x20, byte < 0x7F,
+                  !"\"#%&=?\\".utf8.contains(byte) else {
+                throw fail("$.oauth.scope_separator", "must be one character such as ' ' or ','")
+            }
+            let issuer = try endpoint(o, "issuer", at: "$.oauth")
+            if let issuer, issuer.contains("?") || issuer.contains("#") {
+                throw fail("$.oauth.issuer", "an issuer has no query or fragment (RFC 8414 §2)")
+            }
             oauth = ProviderDefinition.OAuth(
+                issuer: issuer,
                 authorizationURL: try endpoint(o, "authorization_url", at: "$.oauth"),
                 tokenURL: try endpoint(o, "token_url", at: "$.oauth"),
                 revocationURL: try endpoint(o, "revocation_url", at: "$.oauth"),
                 introspectionURL: try endpoint(o, "introspection_url", at: "$.oauth"),
+                userinfoURL: try endpoint(o, "userinfo_url", at: "$.oauth"),
                 resourceMetadataURL: try endpoint(o, "resource_metadata_url", at: "$.oauth"),
                 resource: try endpoint(o, "resource", at: "$.oauth"),
                 clientAuth: try choice(o, "client_auth", at: "$.oauth", default: .basic),
                 tokenBody: try choice(o, "token_body", at: "$.oauth", default: .form),
                 pkce: try bool(o, "pkce", at: "$.oauth", default: false),
                 scopes: try strings(o, "scopes", at: "$.oauth"),
+                scopeSeparator: separator,
                 authorizeParams: params)
         }
         if flows.contains(.authorizationCode) {
             guard let oauth else { throw fail("$.oauth", "missing (the authorization_code flow needs it)") }
-            if oauth.authorizationURL == nil { throw fail("$.oauth.authorization_url", "missing (the authorization_code flow needs it)") }
-            if oauth.tokenURL == nil { throw fail("$.oauth.token_url", "missing (the authorization_code flow needs it)") }
+            // With an issuer, discovery supplies what is left out; an endpoint written out wins.
+            if oauth.issuer == nil {
+                if oauth.authorizationURL == nil { throw fail("$.oauth.authorization_url", "missing (the authorization_code flow needs it, or an issuer to discover it from)") }
+                if oauth.tokenURL == nil { throw fail("$.oauth.token_url", "missing (the authorization_code flow needs it, or an issuer to discover it from)") }
+            }
         }
         if flows.contains(.dynamicRegistration) {
             guard let oauth else { throw fail("$.oauth", "missing (the dynamic_registration flow needs it)") }
@@ -193,10 +210,12 @@ private struct FieldReader {
                 throw fail("$.oauth.resource_metadata_url", "missing (the dynamic_registration flow discovers its server from it)")
             }
             if !oauth.pkce { throw fail("$.oauth.pkce", "the dynamic_registration flow requires PKCE (true)") }
+            if oauth.issuer != nil { throw fail("$.oauth.issuer", "the dynamic_registration flow discovers its issuer from resource_metadata_url") }
         }
 
-        let api = try object(root["api"], at: "$.api", known: ["base_url", "version_header", "default_version", "identity_path"])
-        guard let baseURL = try endpoint(api, "base_url", at: "$.api") else { throw fail("$.api.base_url", "missing (expected a string)") }
+        let api = try object(oauth?.issuer != nil && root["api"] == nil ? .object([:]) : root["api"], at: "$.api", known: ["base_url", "version_header", "default_version", "identity_path"])
+        // A generic OpenID provider has no API of its own to name: its issuer stands in.
+        guard let baseURL = try endpoint(api, "base_url", at: "$.api") ?? oauth?.issuer else { throw fail("$.api.base_url", "missing (expected a string)") }
         let identityPath = try optionalString(api, "identity_path", at: "$.api")
         if let identityPath, !identityPath.hasPrefix("/") { throw fail("$.api.identity_path", "must start with '/'") }
         let versionHeader = try optionalString(api, "version_header", at: "$.api")

@@ -31,6 +31,9 @@ public struct Connection: Equatable, Sendable, VaultRecord {
     /// JSON text of the token response's `owner` object.
     public var ownerJSON: String?
     public var duplicatedTemplateID: String?
+    /// JSON text: `sub`, `email` and `name` from OpenID Connect userinfo, for providers
+    /// without a Notion-style identity (no workspace).
+    public var userinfoJSON: String?
     /// The client the token was issued to (OAuth), so refresh and revoke use the same one.
     public var clientID: String?
     /// JSON text of the token response exactly as received, or of the identity answer for a
@@ -49,6 +52,11 @@ public struct Connection: Equatable, Sendable, VaultRecord {
     public var owner: JSONValue? {
         get { ownerJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) } }
         set { ownerJSON = newValue.map { $0.encoded() } }
+    }
+
+    public var userinfo: JSONValue? {
+        get { userinfoJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) } }
+        set { userinfoJSON = newValue.map { $0.encoded() } }
     }
 
     public var raw: JSONValue? {
@@ -124,6 +132,7 @@ public struct Connection: Equatable, Sendable, VaultRecord {
         Field("owner", read: { $0.ownerJSON }, write: { $0.ownerJSON = $1; return true }),
         Field("duplicated_template_id", read: { $0.duplicatedTemplateID }, write: { $0.duplicatedTemplateID = $1; return true }),
         Field("client_id", read: { $0.clientID }, write: { $0.clientID = $1; return true }),
+        Field("userinfo", read: { $0.userinfoJSON }, write: { $0.userinfoJSON = $1; return true }),
         Field("raw", read: { $0.rawJSON }, write: { $0.rawJSON = $1; return true }),
     ]
 

@@ -6,6 +6,8 @@ public struct AuthorizationServer: Sendable {
     public var tokenEndpoint: String
     public var registrationEndpoint: String?
     public var revocationEndpoint: String?
+    public var introspectionEndpoint: String?
+    public var userinfoEndpoint: String?
     public var scopesSupported: [String]
     /// The RFC 8707 resource indicator to ask tokens for.
     public var resource: String?
@@ -20,6 +22,8 @@ public struct AuthorizationServer: Sendable {
         ]
         if let registrationEndpoint { object["registration_endpoint"] = .string(registrationEndpoint) }
         if let revocationEndpoint { object["revocation_endpoint"] = .string(revocationEndpoint) }
+        if let introspectionEndpoint { object["introspection_endpoint"] = .string(introspectionEndpoint) }
+        if let userinfoEndpoint { object["userinfo_endpoint"] = .string(userinfoEndpoint) }
         if let resource { object["resource"] = .string(resource) }
         return .object(object)
     }
@@ -33,6 +37,8 @@ public struct AuthorizationServer: Sendable {
         tokenEndpoint = token
         registrationEndpoint = json["registration_endpoint"]?.stringValue
         revocationEndpoint = json["revocation_endpoint"]?.stringValue
+        introspectionEndpoint = json["introspection_endpoint"]?.stringValue
+        userinfoEndpoint = json["userinfo_endpoint"]?.stringValue
         if case let .array(scopes)? = json["scopes_supported"] {
             scopesSupported = scopes.compactMap(\.stringValue)
         } else {
@@ -52,8 +58,16 @@ public struct AuthorizationServer: Sendable {
             throw .failure("\(metadataURL) names no authorization server")
         }
         try checkEndpoint(issuer, from: metadataURL)
+        var server = try discover(issuer: issuer, provider: provider, context: context)
+        server.resource = oauth.resource ?? resourceMetadata["resource"]?.stringValue
+        return server
+    }
+
+    /// The metadata of `issuer`: RFC 8414 first; where that does not exist, OpenID Connect
+    /// discovery. Its `issuer` must be the one asked about (RFC 8414 §3.3), or another server
+    /// could hand out endpoints in that issuer's name; every endpoint must pass EndpointPolicy.
+    public static func discover(issuer: String, provider: ProviderDefinition, context: Context) throws(NotionauthError) -> AuthorizationServer {
         let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
-        // RFC 8414 first; where that does not exist, OpenID Connect discovery.
         let rfc8414 = base + "/.well-known/oauth-authorization-server"
         let openID = base + "/.well-known/openid-configuration"
         var found = try fetchJSON(rfc8414, context: context, provider: provider)
@@ -61,13 +75,16 @@ public struct AuthorizationServer: Sendable {
         guard let metadata = found else {
             throw .failure("\(provider.displayName) discovery failed: neither \(rfc8414) nor \(openID) exists")
         }
-        guard var server = AuthorizationServer(json: metadata) else {
+        guard let server = AuthorizationServer(json: metadata) else {
             throw .failure("the authorization server metadata of \(issuer) lacks its endpoints")
         }
-        for endpoint in [server.authorizationEndpoint, server.tokenEndpoint] + [server.registrationEndpoint, server.revocationEndpoint].compactMap({ $0 }) {
+        guard server.issuer == issuer else {
+            throw .failure("\(provider.displayName) discovery failed: the metadata of \(issuer) names another issuer, '\(TerminalText.sanitize(server.issuer))' (RFC 8414 §3.3); nothing was used")
+        }
+        let optional = [server.registrationEndpoint, server.revocationEndpoint, server.introspectionEndpoint, server.userinfoEndpoint]
+        for endpoint in [server.authorizationEndpoint, server.tokenEndpoint] + optional.compactMap({ $0 }) {
             try checkEndpoint(endpoint, from: issuer)
         }
-        server.resource = oauth.resource ?? resourceMetadata["resource"]?.stringValue
         return server
     }
 
@@ -105,7 +122,7 @@ public struct AuthorizationServer: Sendable {
 
     private static func checkEndpoint(_ url: String, from source: String) throws(NotionauthError) {
         if let problem = EndpointPolicy.problem(with: url) {
-            throw .failure("\(source) points at an unsafe endpoint: \(problem)")
+            throw .failure("\(source) points at an unsafe endpoint: \(TerminalText.sanitize(problem))")
         }
     }
 

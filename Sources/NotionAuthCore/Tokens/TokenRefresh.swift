@@ -117,7 +117,12 @@ public struct TokenRefresh: Sendable {
         let client: ClientCredentials
         do {
             client = try clientCredentials(for: current, changes: changes)
-            endpoint = try TokenEndpoint.make(provider: provider, client: client, context: broker.context)
+            let (resolved, fetched) = try IssuerMetadata.resolve(provider, client: client, context: broker.context)
+            // Fresh metadata is kept with the stored client, under the lock already held.
+            if let fetched, let stored = try changes.clientCredentials(provider: provider.name), stored.clientID == client.clientID {
+                changes.store(IssuerMetadata.caching(fetched, in: stored, now: now))
+            }
+            endpoint = try TokenEndpoint.make(provider: resolved, client: client, context: broker.context)
         } catch {
             return .failed(error, stillUsable: stillUsable)
         }
