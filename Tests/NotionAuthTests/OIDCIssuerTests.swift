@@ -56,6 +56,29 @@ import Testing
         }
     }
 
+    @Test func theMetadataIsLookedForWhereRFC8414AndOpenIDConnectDiscoveryPutIt() {
+        let plain = AuthorizationServer.metadataURLs(issuer: "https://id.example.com")
+        #expect(plain.rfc8414 == "https://id.example.com/.well-known/oauth-authorization-server")
+        #expect(plain.openID == "https://id.example.com/.well-known/openid-configuration")
+        let tenant = AuthorizationServer.metadataURLs(issuer: "https://id.example.com/tenant/a/")
+        #expect(tenant.rfc8414 == "https://id.example.com/.well-known/oauth-authorization-server/tenant/a")
+        #expect(tenant.openID == "https://id.example.com/tenant/a/.well-known/openid-configuration")
+    }
+
+    @Test func revocationAndIntrospectionComeFromTheMetadataToo() throws {
+        let provider = try Self.load(#""issuer": "https://id.example.com""#)
+        let server = try #require(AuthorizationServer(json: .object([
+            "issuer": .string("https://id.example.com"),
+            "authorization_endpoint": .string("https://id.example.com/authorize"),
+            "token_endpoint": .string("https://id.example.com/token"),
+            "revocation_endpoint": .string("https://id.example.com/revoke"),
+            "introspection_endpoint": .string("https://id.example.com/introspect"),
+        ])))
+        let resolved = try #require(provider.withEndpoints(of: server).oauth)
+        #expect(resolved.revocationURL == "https://id.example.com/revoke")
+        #expect(resolved.introspectionURL == "https://id.example.com/introspect")
+    }
+
     @Test func endpointsWrittenInTheDefinitionWinOverDiscoveredOnes() throws {
         let provider = try Self.load(#""issuer": "https://id.example.com", "token_url": "https://id.example.com/custom-token""#)
         let server = try #require(AuthorizationServer(json: .object([

@@ -67,9 +67,7 @@ public struct AuthorizationServer: Sendable {
     /// discovery. Its `issuer` must be the one asked about (RFC 8414 §3.3), or another server
     /// could hand out endpoints in that issuer's name; every endpoint must pass EndpointPolicy.
     public static func discover(issuer: String, provider: ProviderDefinition, context: Context) throws(NotionauthError) -> AuthorizationServer {
-        let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
-        let rfc8414 = base + "/.well-known/oauth-authorization-server"
-        let openID = base + "/.well-known/openid-configuration"
+        let (rfc8414, openID) = metadataURLs(issuer: issuer)
         var found = try fetchJSON(rfc8414, context: context, provider: provider)
         if found == nil { found = try fetchJSON(openID, context: context, provider: provider) }
         guard let metadata = found else {
@@ -86,6 +84,20 @@ public struct AuthorizationServer: Sendable {
             try checkEndpoint(endpoint, from: issuer)
         }
         return server
+    }
+
+    /// Where an issuer's metadata is: RFC 8414 §3.1 inserts the well-known name between the
+    /// host and the issuer's path (`https://id.example.com/.well-known/oauth-authorization-server/tenant`);
+    /// OpenID Connect Discovery appends it to the issuer (`…/tenant/.well-known/openid-configuration`).
+    /// Without a path, both are the same kind of address.
+    static func metadataURLs(issuer: String) -> (rfc8414: String, openID: String) {
+        let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+        var origin = base, path = ""
+        if let schemeEnd = base.range(of: "://"), let slash = base[schemeEnd.upperBound...].firstIndex(of: "/") {
+            origin = String(base[..<slash])
+            path = String(base[slash...])
+        }
+        return (origin + "/.well-known/oauth-authorization-server" + path, base + "/.well-known/openid-configuration")
     }
 
     /// RFC 7591 registration of a public client (no secret; PKCE protects the code).
