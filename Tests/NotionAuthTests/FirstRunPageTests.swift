@@ -70,7 +70,7 @@ import Testing
         let setup = try await BrowserLoginSetup.start()
         defer { setup.server.stopNow() }
         setup.server.registerClient(id: "attacker-client", secret: "attacker-secret", redirectURIs: [setup.redirectURI])
-        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "30"])
+        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", String(BrowserLoginSetup.loginTimeoutSeconds)])
         let url = try await running.printedURL()
         let host = "127.0.0.1:\(setup.port)"
         let page = try #require(Self.get(setup.port, "/", host: host))
@@ -103,7 +103,7 @@ import Testing
     @Test func aFormTokenIsSpentByTheSubmissionThatUsesIt() async throws {
         let setup = try await BrowserLoginSetup.start()
         defer { setup.server.stopNow() }
-        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "30"])
+        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", String(BrowserLoginSetup.loginTimeoutSeconds)])
         _ = try await running.printedURL()
         let host = "127.0.0.1:\(setup.port)", origin = "http://127.0.0.1:\(setup.port)"
         let first = try Self.formToken(setup.port, host: host)
@@ -124,7 +124,7 @@ import Testing
     @Test func requestsForAnotherHostAreRefused() async throws {
         let setup = try await BrowserLoginSetup.start()
         defer { setup.server.stopNow() }
-        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "30"])
+        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", String(BrowserLoginSetup.loginTimeoutSeconds)])
         _ = try await running.printedURL()
         let port = setup.port
         for host in ["rebound.example:\(port)", "127.0.0.1", "127.0.0.1:\(port + 1)", "[::1]:\(port)", "127.0.0.1:\(port).evil.example"] {
@@ -155,7 +155,7 @@ import Testing
     @Test func everyResponseSaysNosniff() async throws {
         let setup = try await BrowserLoginSetup.start()
         defer { setup.server.stopNow() }
-        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "30"])
+        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", String(BrowserLoginSetup.loginTimeoutSeconds)])
         _ = try await running.printedURL()
         let port = setup.port, host = "127.0.0.1:\(setup.port)"
         let form = try #require(Self.get(port, "/", host: host))
@@ -188,7 +188,7 @@ import Testing
     @Test func anErrorDescriptionIsFormDecoded() async throws {
         let setup = try await BrowserLoginSetup.start()
         defer { setup.server.stopNow() }
-        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "30", "--client-id", "client-1", "--client-secret-stdin"], stdin: "s3cret-value")
+        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", String(BrowserLoginSetup.loginTimeoutSeconds), "--client-id", "client-1", "--client-secret-stdin"], stdin: "s3cret-value")
         let url = try await running.printedURL()
         let state = try #require(URLComponents(string: url)?.queryItems?.first { $0.name == "state" }?.value)
         let page = try await Browserless.request("http://127.0.0.1:\(setup.port)/auth/callback/oauth?error=access_denied&error_description=The+user+said+no%21&state=\(state)")

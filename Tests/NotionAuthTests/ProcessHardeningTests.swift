@@ -34,10 +34,11 @@ import Testing
         environment["SWIFT_BACKTRACE"] = "enable=no"
         let started = try Binary.start(
             "/bin/sh", ["-c", #"ulimit -c unlimited && exec "$0" "$@""#, Binary.notionauth,
-                        "login", "notion", "--no-browser", "--port", String(port), "--timeout", "30"],
+                        "login", "notion", "--no-browser", "--port", String(port), "--timeout", "60"],
             stdin: nil, environment: environment, directory: directory)
         defer { if started.process.isRunning { kill(started.process.processIdentifier, SIGKILL) } }
-        let deadline = Date().addingTimeInterval(20)
+        // A ceiling, not a wait: the first seconds of a full run on 2 cores are slow.
+        let deadline = Date().addingTimeInterval(60)
         while !((try? String(contentsOfFile: started.stderrPath, encoding: .utf8)) ?? "").contains("http://127.0.0.1:\(port)/"), Date() < deadline {
             try await Task.sleep(nanoseconds: 20_000_000)
         }

@@ -51,7 +51,7 @@ import Testing
         #expect(connection["client_id"] == .string("client-1"))
 
         // The client is kept: the next login needs no flags.
-        let again = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--force", "--timeout", "20"])
+        let again = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--force", "--timeout", String(BrowserLoginSetup.loginTimeoutSeconds)])
         let secondURL = try await again.printedURL()
         #expect(secondURL.contains("client_id=client-1"))
         try await again.approveInBrowser(at: setup.server, url: secondURL)
@@ -295,7 +295,7 @@ import Testing
         let setup = try await BrowserLoginSetup.start()
         defer { setup.server.stopNow() }
         setup.server.registerClient(id: "urn:client:1", secret: "s3cret value+%&", redirectURIs: [setup.redirectURI])
-        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", "20", "--client-id", "urn:client:1", "--client-secret-stdin"], stdin: "s3cret value+%&")
+        let running = try RunningLogin(setup.sandbox, ["login", "notion", "--no-browser", "--port", String(setup.port), "--timeout", String(BrowserLoginSetup.loginTimeoutSeconds), "--client-id", "urn:client:1", "--client-secret-stdin"], stdin: "s3cret value+%&")
         try await running.approveInBrowser(at: setup.server)
         let result = try await running.finish()
         #expect(result.status == 0, "\(result.stderr)")
