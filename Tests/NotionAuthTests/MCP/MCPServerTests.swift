@@ -244,8 +244,25 @@ import Testing
         let sandbox = try Sandbox()
         let lonely = sandbox.root + "/bin"
         try FileManager.default.createDirectory(atPath: lonely, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Binary.notionauth, toPath: lonely + "/notionauth")
-        let result = try await Binary.run(lonely + "/notionauth", ["mcp"], environment: sandbox.environment, directory: sandbox.root)
+        // Copied through a close-on-exec descriptor, and run again while the kernel says "text
+        // file busy": a process that another test forks in the meantime holds a copy of the
+        // descriptor until it execs (CI saw this once).
+        let copy = lonely + "/notionauth"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Binary.notionauth))
+        let fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+        try #require(fd >= 0)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        close(fd)
+        try #require(written == bytes.count)
+        var result = RunResult(status: -1, stdout: "", stderr: "")
+        for attempt in 1...50 {
+            do {
+                result = try await Binary.run(copy, ["mcp"], environment: sandbox.environment, directory: sandbox.root)
+                break
+            } catch let error as NSError where attempt < 50 && (error.userInfo[NSUnderlyingErrorKey] as? NSError)?.code == Int(ETXTBSY) {
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+        }
         #expect(result.status == 1)
         #expect(result.stderr.contains("notionauth-mcp is not installed beside notionauth"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
