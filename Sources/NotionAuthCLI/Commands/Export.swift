@@ -100,12 +100,15 @@ struct ExportCommand: CommandDefinition {
             }
             return grants
         }
-        // The store's keys say which providers have a connection without decrypting the others.
-        var providers: [String] = []
-        for key in try snapshot.connectionKeys() where !providers.contains(key.provider) {
-            if key.name == (try session.broker.connectionName(provider: key.provider, given: connection, in: snapshot)) { providers.append(key.provider) }
+        // The store's keys say which providers have their chosen connection without decrypting
+        // any; each provider's choice is looked up once.
+        let keys = try snapshot.connectionKeys()
+        var chosen: [(provider: String, name: String)] = []
+        for key in keys where !chosen.contains(where: { $0.provider == key.provider }) {
+            let name = try session.broker.connectionName(provider: key.provider, given: connection, in: snapshot)
+            if keys.contains(ConnectionKey(provider: key.provider, name: name)) { chosen.append((key.provider, name)) }
         }
-        for name in providers {
+        for (name, connectionName) in chosen {
             let provider: ProviderDefinition
             do {
                 provider = try session.provider(name).definition
@@ -114,8 +117,7 @@ struct ExportCommand: CommandDefinition {
                 continue
             }
             do {
-                let chosen = try session.broker.connectionName(provider: name, given: connection, in: snapshot)
-                guard let stored = try snapshot.connection(provider: name, name: chosen) else { continue }
+                guard let stored = try snapshot.connection(provider: name, name: connectionName) else { continue }
                 let usable = try TokenRefresh(broker: session.broker, provider: provider).usable(stored)
                 grants.append(RunProxy.Grant(provider: provider, connection: usable))
             } catch {
