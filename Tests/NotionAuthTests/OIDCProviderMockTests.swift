@@ -18,14 +18,18 @@ import Testing
                 "-m", "oidc_provider_mock", "--port", String(port),
                 "--user-claims", #"{"sub": "alice", "email": "alice@example.com", "name": "Alice Example"}"#,
             ], stdin: nil, environment: ["PATH": sandbox.environment["PATH"] ?? "/usr/bin:/bin", "NO_COLOR": "1"], directory: sandbox.root)
-            let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline {
+            // A ceiling, not a wait: importing Flask, Authlib and uvicorn in the first, crowded
+            // seconds of a full run on 2 cores took more than 30 s once.
+            let deadline = Date().addingTimeInterval(90)
+            while Date() < deadline, started.process.isRunning {
                 // Not the configuration itself: the test counts who asks for that.
                 if let page = try? await Browserless.request(issuer + "/jwks"), page.status == 200 { return }
                 try await Task.sleep(nanoseconds: 100_000_000)
             }
+            // Read before stop(), which removes the log.
+            let output = log
             stop()
-            throw NotionauthError.failure("oidc-provider-mock did not start: \(log)")
+            throw NotionauthError.failure("oidc-provider-mock did not start: \(output)")
         }
 
         var log: String { (try? String(contentsOfFile: started.stderrPath, encoding: .utf8)) ?? "" }
